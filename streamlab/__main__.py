@@ -1,0 +1,3 @@
+from streamlab.cli import main
+
+main()

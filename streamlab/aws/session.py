@@ -1,0 +1,127 @@
+"""The only place boto3 sessions and clients are built.
+
+Endpoint: `--endpoint-url`/STREAMLAB_ENDPOINT_URL wins; `--local`/STREAMLAB_LOCAL=1 uses the
+emulator from `streamlab local up`. If that emulator runs but neither was given, we say so once and
+talk to real AWS: lab traffic never goes somewhere the user did not ask for.
+Region: flag > AWS_REGION > AWS_DEFAULT_REGION > the profile's region > us-east-1.
+Against a loopback endpoint with no credentials configured, dummy credentials are used (the
+emulator accepts any).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any, Optional
+from urllib.parse import urlparse
+
+from streamlab import console
+from streamlab.aws.localstate import running_emulator_url
+from streamlab.errors import ConfigError, ConnectionFailed, StreamlabError
+from streamlab.settings import DEFAULT_REGION, Settings
+
+_noted_emulator = False
+
+
+def is_loopback(url: Optional[str]) -> bool:
+    host = urlparse(url).hostname if url else None
+    return host in ("127.0.0.1", "localhost", "::1")
+
+
+def resolve_endpoint(settings: Settings) -> Optional[str]:
+    global _noted_emulator
+    if settings.endpoint_url:
+        return settings.endpoint_url
+    running = running_emulator_url(settings)
+    if settings.local:
+        if not running:
+            raise ConfigError(
+                "--local was given but no local emulator is running",
+                "start it with `streamlab local up --detach`, or pass --endpoint-url",
+            )
+        return running
+    if running and not _noted_emulator:
+        _noted_emulator = True
+        console.info(
+            f"note: a local emulator is running at {running}, but this command talks to real AWS; "
+            "pass --local (or STREAMLAB_LOCAL=1) to use the emulator"
+        )
+    return None
+
+
+class AWS:
+    """A boto3 session plus cached clients for one command. Pass it in; never build clients per record."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.endpoint_url = resolve_endpoint(settings)
+        self._clients: dict[str, Any] = {}
+
+    @cached_property
+    def session(self):
+        try:
+            import boto3
+        except ImportError:  # pragma: no cover - boto3 is a core dependency
+            raise StreamlabError("boto3 is not installed", 'reinstall streamlab: pip install "streamlab"') from None
+        s = self.settings
+        kwargs: dict[str, Any] = {}
+        if s.profile:
+            kwargs["profile_name"] = s.profile
+        if s.aws_access_key_id and s.aws_secret_access_key:
+            kwargs["aws_access_key_id"] = s.aws_access_key_id.get_secret_value()
+            kwargs["aws_secret_access_key"] = s.aws_secret_access_key.get_secret_value()
+            if s.aws_session_token:
+                kwargs["aws_session_token"] = s.aws_session_token.get_secret_value()
+        try:
+            session = boto3.Session(region_name=s.region, **kwargs)
+        except Exception as exc:  # ProfileNotFound and friends
+            raise ConfigError(f"AWS profile problem: {exc}", "check --profile / AWS_PROFILE and ~/.aws/config") from None
+        if is_loopback(self.endpoint_url) and session.get_credentials() is None:
+            session = boto3.Session(
+                region_name=s.region, aws_access_key_id="testing", aws_secret_access_key="testing"
+            )
+        return session
+
+    @property
+    def region(self) -> str:
+        return self.settings.region or self.session.region_name or DEFAULT_REGION
+
+    def client(self, service: str):
+        if service not in self._clients:
+            from botocore.config import Config
+
+            cfg = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30)
+            self._clients[service] = self.session.client(
+                service, region_name=self.region, endpoint_url=self.endpoint_url, config=cfg
+            )
+        return self._clients[service]
+
+    def where(self) -> str:
+        """'region us-east-1 at endpoint http://...' for messages."""
+        at = self.endpoint_url or "AWS"
+        return f"region {self.region} at endpoint {at}"
+
+    def credentials_available(self) -> bool:
+        return self.session.get_credentials() is not None
+
+
+def explain_aws_error(exc: BaseException) -> StreamlabError:
+    """One line for botocore failures that escaped the commands' own handling."""
+    name = type(exc).__name__
+    if name in ("NoCredentialsError", "PartialCredentialsError"):
+        return ConfigError(
+            "no AWS credentials found",
+            "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or use --local for the emulator",
+        )
+    if name in ("EndpointConnectionError", "ConnectTimeoutError", "ConnectionClosedError"):
+        return ConnectionFailed(f"cannot reach the AWS endpoint ({exc})", "check --endpoint-url / your network; for the emulator run `streamlab local up`")
+    if name == "NoRegionError":
+        return ConfigError("no AWS region set", "pass --region or set AWS_REGION")
+    if name == "ClientError":
+        err = getattr(exc, "response", {}).get("Error", {})
+        code, msg = err.get("Code", "ClientError"), err.get("Message", "")
+        if code in ("UnrecognizedClientException", "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException"):
+            return ConfigError(f"AWS rejected the credentials ({code})", "refresh them (lab sessions expire) or check AWS_PROFILE")
+        if code in ("AccessDenied", "AccessDeniedException"):
+            return StreamlabError(f"AWS denied access: {msg}", "attach the needed policy, e.g. `streamlab provision iam`")
+        return StreamlabError(f"AWS error {code}: {msg}")
+    return StreamlabError(f"AWS error: {name}: {exc}")

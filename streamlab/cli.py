@@ -1,0 +1,99 @@
+"""Entry point. Registers the commands (imported only when run) and is the one error boundary.
+
+A StreamlabError becomes one line on stderr and its exit code; `--traceback` (or
+STREAMLAB_TRACEBACK=1) shows the stack instead. Nothing heavy is imported here: `streamlab --help`
+must stay instant.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Optional
+
+import click
+
+from streamlab import __version__
+from streamlab.errors import StreamlabError
+
+# name -> (module, one-line help). The help is here so `streamlab --help` imports no command module.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "produce": ("streamlab.commands.produce", "Stream records from a source (feed, ticker, file) into a sink."),
+    "consume": ("streamlab.commands.consume", "Run a Spark Structured Streaming job over a stream."),
+    "provision": ("streamlab.commands.provision", "Create lab resources on AWS (plan first, tagged, recorded)."),
+    "teardown": ("streamlab.commands.teardown", "Delete everything streamlab created (plan first)."),
+    "status": ("streamlab.commands.status", "Show what streamlab created that still exists."),
+    "local": ("streamlab.commands.local", "Start, stop or inspect the local AWS emulator."),
+    "demo": ("streamlab.commands.demo", "Run the whole pipeline offline on a local emulator, in one command."),
+    "doctor": ("streamlab.commands.doctor", "Check Python, Java, Spark, AWS settings and the emulator."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> Optional[click.Command]:
+        if name not in COMMANDS:
+            return None
+        module, _ = COMMANDS[name]
+        return getattr(importlib.import_module(module), "command")
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_) for name, (_, help_) in COMMANDS.items()])
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="streamlab")
+@click.option("--traceback", is_flag=True, help="Show the full stack trace on errors. [env: STREAMLAB_TRACEBACK]")
+def cli(traceback: bool) -> None:
+    """streamlab: feeds -> Kinesis/Firehose/Kafka/sockets -> Spark, and the AWS chores around them.
+
+    Start offline with `streamlab demo`. Secrets come from the environment or .env, never flags.
+    """
+
+
+def _wants_traceback(argv: list[str]) -> bool:
+    return "--traceback" in argv or os.environ.get("STREAMLAB_TRACEBACK", "") not in ("", "0")
+
+
+def _known(exc: BaseException) -> Optional[StreamlabError]:
+    """Map well-known third-party failures to one clear line; None when unknown."""
+    if isinstance(exc, StreamlabError):
+        return exc
+    mod = type(exc).__module__ or ""
+    if mod.startswith("botocore"):
+        from streamlab.aws.session import explain_aws_error
+
+        return explain_aws_error(exc)
+    return None
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    traceback = _wants_traceback(argv)
+    try:
+        rv = cli.main(args=argv, prog_name="streamlab", standalone_mode=False)
+        sys.exit(rv if isinstance(rv, int) else 0)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        if traceback:
+            raise
+        known = _known(exc)
+        if known is not None:
+            click.echo(f"error: {known.one_line()}", err=True)
+            sys.exit(known.exit_code)
+        click.echo(f"error: unexpected {type(exc).__name__}: {exc}; rerun with --traceback and report it", err=True)
+        sys.exit(70)

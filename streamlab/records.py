@@ -1,0 +1,153 @@
+"""The canonical records and their one wire form.
+
+Every source yields these, every sink takes them, every Spark transform parses exactly this form.
+
+Wire form of a trade (one JSON object, UTF-8, no trailing newline; sinks that write lines add one):
+
+    {"source": "synthetic", "symbol": "Index_1", "price": 100.42, "volume": null,
+     "event_time": 1764000000000, "ingest_time": 1764000000003}
+
+    source       str    where it came from: synthetic, finnhub, binance, replay...
+    symbol       str    instrument, as the provider spells it (BINANCE:BTCUSDT, btcusdt, Index_1)
+    price        number exact decimal text is kept when the provider sent text (Binance)
+    volume       number or null (a synthetic tick has no volume; Finnhub may send 0)
+    event_time   int    ms since the epoch, when the event happened (provider's time)
+    ingest_time  int    ms since the epoch, when streamlab received or made it
+    optional, present only when known: trade_time (int ms), trade_id (str|int),
+    conditions (list of str), extra (object of provider fields streamlab does not map)
+
+A text line (tweets as plain text, review TSV lines, stdin) travels as the line itself. A raw record
+(`--raw`) is the provider's own payload, untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Optional, Protocol, Union
+
+Number = Union[int, float, Decimal]
+
+TRADE_FIELDS = ("source", "symbol", "price", "volume", "event_time", "ingest_time")
+OPTIONAL_TRADE_FIELDS = ("trade_time", "trade_id", "conditions", "extra")
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Record(Protocol):
+    """What a sink needs of a record: its bytes on the wire and a partition key (or None)."""
+
+    def to_bytes(self) -> bytes: ...
+
+    def key(self) -> Optional[str]: ...
+
+
+def _number(value: Optional[Number]) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, Decimal):
+        # Decimal keeps the provider's digits ("67432.01000000" stays exactly that).
+        return format(value, "f")
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return "null"
+        return repr(value)
+    return str(int(value))
+
+
+_dumps = json.dumps
+
+
+@dataclass(slots=True)
+class Trade:
+    source: str
+    symbol: str
+    price: Number
+    volume: Optional[Number]
+    event_time: int
+    ingest_time: int
+    trade_time: Optional[int] = None
+    trade_id: Optional[Union[str, int]] = None
+    conditions: Optional[list] = None
+    extra: Optional[dict] = None
+
+    def key(self) -> str:
+        return self.symbol
+
+    def to_json(self) -> str:
+        # Hand-built: numbers keep their exact digits (Decimal) and it is ~3x faster than
+        # json.dumps(asdict(self)), which matters at 50k records/s.
+        parts = [
+            '{"source": ', _dumps(self.source),
+            ', "symbol": ', _dumps(self.symbol),
+            ', "price": ', _number(self.price),
+            ', "volume": ', _number(self.volume),
+            ', "event_time": ', str(int(self.event_time)),
+            ', "ingest_time": ', str(int(self.ingest_time)),
+        ]
+        if self.trade_time is not None:
+            parts += [', "trade_time": ', str(int(self.trade_time))]
+        if self.trade_id is not None:
+            parts += [', "trade_id": ', _dumps(self.trade_id)]
+        if self.conditions is not None:
+            parts += [', "conditions": ', _dumps(self.conditions)]
+        if self.extra:
+            parts += [', "extra": ', _dumps(self.extra, default=str)]
+        parts.append("}")
+        return "".join(parts)
+
+    def to_bytes(self) -> bytes:
+        return self.to_json().encode()
+
+    def to_dict(self) -> dict[str, Any]:
+        return json.loads(self.to_json(), parse_float=Decimal)
+
+    @classmethod
+    def from_json(cls, text: Union[str, bytes]) -> "Trade":
+        """Parse the wire form back (numbers as Decimal so nothing is rounded). Raises ValueError."""
+        try:
+            obj = json.loads(text, parse_float=Decimal)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not JSON: {exc.msg}") from None
+        if not isinstance(obj, dict):
+            raise ValueError("not a JSON object")
+        missing = [f for f in TRADE_FIELDS if f not in obj]
+        if missing:
+            raise ValueError(f"missing fields: {', '.join(missing)}")
+        known = {f: obj[f] for f in TRADE_FIELDS + OPTIONAL_TRADE_FIELDS if f in obj}
+        return cls(**known)
+
+
+@dataclass(slots=True)
+class TextLine:
+    """A line of text (a tweet's text, a review TSV line, a stdin line). Travels as itself."""
+
+    text: str
+    source: str = "text"
+    partition_key: Optional[str] = None
+
+    def key(self) -> Optional[str]:
+        return self.partition_key
+
+    def to_bytes(self) -> bytes:
+        return self.text.encode()
+
+
+@dataclass(slots=True)
+class RawRecord:
+    """A provider's own payload, forwarded untouched (`--raw`)."""
+
+    payload: bytes
+    source: str = "raw"
+    partition_key: Optional[str] = None
+    ingest_time: int = field(default_factory=now_ms)
+
+    def key(self) -> Optional[str]:
+        return self.partition_key
+
+    def to_bytes(self) -> bytes:
+        return self.payload

@@ -1,0 +1,91 @@
+"""Settings, read once at command start.
+
+Order (pydantic-settings): init kwargs (the command's flags) > environment > `.env` > defaults.
+Names users already have from their labs work as-is (`FINNHUB_API_KEY`, `HWE_*`, `AWS_*`);
+streamlab's own are `STREAMLAB_*`. Secrets are `SecretStr`: their repr is `**********` and they are
+only unwrapped at the moment a client is built.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_REGION = "us-east-1"
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        case_sensitive=False,
+    )
+
+    # --- AWS -------------------------------------------------------------------------------
+    endpoint_url: Optional[str] = Field(None, validation_alias=_env("endpoint_url", "STREAMLAB_ENDPOINT_URL"))
+    region: Optional[str] = Field(
+        None, validation_alias=_env("region", "STREAMLAB_REGION", "AWS_REGION", "AWS_DEFAULT_REGION")
+    )
+    profile: Optional[str] = Field(None, validation_alias=_env("profile", "STREAMLAB_PROFILE", "AWS_PROFILE"))
+    aws_access_key_id: Optional[SecretStr] = Field(None, validation_alias=_env("aws_access_key_id", "AWS_ACCESS_KEY_ID"))
+    aws_secret_access_key: Optional[SecretStr] = Field(
+        None, validation_alias=_env("aws_secret_access_key", "AWS_SECRET_ACCESS_KEY")
+    )
+    aws_session_token: Optional[SecretStr] = Field(None, validation_alias=_env("aws_session_token", "AWS_SESSION_TOKEN"))
+    local: bool = Field(False, validation_alias=_env("local", "STREAMLAB_LOCAL"))
+
+    # --- feeds -----------------------------------------------------------------------------
+    finnhub_api_key: Optional[SecretStr] = Field(
+        None, validation_alias=_env("finnhub_api_key", "FINNHUB_API_KEY", "STREAMLAB_FINNHUB_API_KEY")
+    )
+    finnhub_symbols: Optional[str] = Field(
+        None, validation_alias=_env("finnhub_symbols", "STREAMLAB_FINNHUB_SYMBOLS")
+    )
+
+    # --- Kafka (the course's names first) ------------------------------------------------------
+    kafka_bootstrap: Optional[str] = Field(
+        None, validation_alias=_env("kafka_bootstrap", "STREAMLAB_KAFKA_BOOTSTRAP", "HWE_BOOTSTRAP")
+    )
+    kafka_username: Optional[str] = Field(
+        None, validation_alias=_env("kafka_username", "STREAMLAB_KAFKA_USERNAME", "HWE_USERNAME")
+    )
+    kafka_password: Optional[SecretStr] = Field(
+        None, validation_alias=_env("kafka_password", "STREAMLAB_KAFKA_PASSWORD", "HWE_PASSWORD")
+    )
+    kafka_security_protocol: Optional[str] = Field(
+        None, validation_alias=_env("kafka_security_protocol", "STREAMLAB_KAFKA_SECURITY_PROTOCOL")
+    )
+    kafka_sasl_mechanism: Optional[str] = Field(
+        None, validation_alias=_env("kafka_sasl_mechanism", "STREAMLAB_KAFKA_SASL_MECHANISM")
+    )
+    kafka_ca_file: Optional[str] = Field(None, validation_alias=_env("kafka_ca_file", "STREAMLAB_KAFKA_CA_FILE"))
+
+    # --- streamlab itself ------------------------------------------------------------------
+    home: Optional[Path] = Field(None, validation_alias=_env("home", "STREAMLAB_HOME"))
+    lab: str = Field("default", validation_alias=_env("lab", "STREAMLAB_LAB"))
+
+    @property
+    def state_dir(self) -> Path:
+        """Where the ledger and local emulator state live: `$STREAMLAB_HOME` or `./.streamlab`."""
+        return Path(self.home) if self.home else Path.cwd() / ".streamlab"
+
+    @property
+    def effective_region(self) -> str:
+        return self.region or DEFAULT_REGION
+
+
+def load_settings(**flags: Any) -> Settings:
+    """Build settings with the command's flags on top; flags left at None do not override anything."""
+    given = {k: v for k, v in flags.items() if v is not None}
+    env_file = os.environ.get("STREAMLAB_ENV_FILE", ".env")
+    return Settings(_env_file=env_file, **given)  # type: ignore[call-arg]

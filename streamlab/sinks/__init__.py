@@ -1,0 +1,10 @@
+"""Sinks, registered by name. A new sink is one module plus one line here."""
+
+from streamlab.sinks.base import Batcher, DeadLetter, Entry, Failure, RetryBatch, Sink, Stats
+from streamlab.sinks.file import FileSink
+from streamlab.sinks.null import NullSink
+from streamlab.sinks.stdout import StdoutSink
+
+SINKS: dict[str, type[Sink]] = {cls.name: cls for cls in (StdoutSink, FileSink, NullSink)}
+
+__all__ = ["SINKS", "Sink", "Batcher", "DeadLetter", "Entry", "Failure", "RetryBatch", "Stats"]

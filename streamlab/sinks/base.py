@@ -1,0 +1,244 @@
+"""The sink contract, and the batching every sink shares.
+
+A sink declares its limits (`max_batch_records`, `max_batch_bytes`, `max_record_bytes`, `linger`),
+builds its client in `open()` (checking the target exists), and implements `send(batch)`: deliver a
+list of `Entry` and return the failures *by index into that batch* (Kinesis' `ErrorCode`, Firehose's
+`RequestResponses`, Kafka's failed futures). A whole call that failed transiently raises
+`RetryBatch`; anything else raised is fatal and propagates as a StreamlabError.
+
+`Batcher` owns the buffer and the guarantees: batches never exceed the limits, only the failed
+entries are resent, with jittered exponential backoff, entries still failing after the retry budget
+go to the dead-letter file, and `close()` flushes whatever is buffered. At-least-once: an entry the
+service accepted but whose answer was lost may be sent twice.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Optional, Sequence
+
+import click
+
+from streamlab.records import Record
+from streamlab.settings import Settings
+
+MiB = 1024 * 1024
+
+
+@dataclass(slots=True)
+class Entry:
+    data: bytes
+    key: Optional[str]
+
+
+@dataclass(slots=True)
+class Failure:
+    index: int
+    code: str
+    message: str = ""
+
+
+class RetryBatch(Exception):
+    """The whole call failed in a way worth retrying (throttled, connection reset)."""
+
+    def __init__(self, code: str, message: str = ""):
+        super().__init__(f"{code}: {message}" if message else code)
+        self.code = code
+        self.message = message
+
+
+class Sink:
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    options: ClassVar[Sequence[click.Parameter]] = ()
+
+    max_batch_records: ClassVar[int] = 1000
+    max_batch_bytes: ClassVar[int] = 4 * MiB
+    max_record_bytes: ClassVar[Optional[int]] = None
+    #: seconds a partial batch may wait for more records before it is sent
+    linger: ClassVar[float] = 0.05
+
+    def __init__(self, settings: Settings, **options: Any):
+        self.settings = settings
+        self.opts = options
+
+    def entry_size(self, entry: Entry) -> int:
+        """What one entry counts against max_batch_bytes (Kinesis adds the partition key)."""
+        return len(entry.data)
+
+    def open(self) -> None:
+        """Build clients and check the target exists; raise StreamlabError with a fix if not."""
+
+    def send(self, batch: list[Entry]) -> list[Failure]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release clients; called after the last flush."""
+
+    def describe(self) -> str:
+        return self.name
+
+
+@dataclass
+class Stats:
+    produced: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    batches: int = 0
+    bytes: int = 0
+    dropped: int = 0
+
+
+@dataclass
+class RetryPolicy:
+    attempts: int = 6  # sends of one entry, the first included
+    base: float = 0.1
+    cap: float = 5.0
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        """Full jitter (AWS architecture blog): uniform(0, min(cap, base * 2**attempt))."""
+        return rng.uniform(0, min(self.cap, self.base * (2 ** attempt)))
+
+
+class DeadLetter:
+    """JSON lines of records that could not be delivered, with the reason. Created on first use."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.count = 0
+        self._fh = None
+
+    def write(self, entry: Entry, code: str, message: str = "") -> None:
+        if self._fh is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(self.path, "a", encoding="utf-8")
+        self._fh.write(
+            json.dumps(
+                {
+                    "reason": code,
+                    "message": message,
+                    "key": entry.key,
+                    "data": entry.data.decode("utf-8", errors="backslashreplace"),
+                    "time": time.time(),
+                }
+            )
+            + "\n"
+        )
+        self.count += 1
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+class Batcher:
+    """Buffers records for one sink and delivers them under the sink's limits."""
+
+    def __init__(
+        self,
+        sink: Sink,
+        dead_letter: DeadLetter,
+        stats: Optional[Stats] = None,
+        retry: Optional[RetryPolicy] = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Optional[random.Random] = None,
+    ):
+        self.sink = sink
+        self.dead_letter = dead_letter
+        self.stats = stats or Stats()
+        self.retry = retry or RetryPolicy()
+        self.clock = clock
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self._buf: list[Entry] = []
+        self._buf_bytes = 0
+        self._first_at: Optional[float] = None
+
+    # -- buffering --------------------------------------------------------------------------
+    def add(self, record: Record) -> None:
+        entry = Entry(record.to_bytes(), record.key())
+        size = self.sink.entry_size(entry)
+        limit = self.sink.max_record_bytes
+        if limit is not None and size > limit:
+            self._dead(entry, "RecordTooLarge", f"{size} bytes > the sink's limit of {limit}")
+            return
+        if self._buf and (
+            len(self._buf) >= self.sink.max_batch_records or self._buf_bytes + size > self.sink.max_batch_bytes
+        ):
+            self.flush()
+        if not self._buf:
+            self._first_at = self.clock()
+        self._buf.append(entry)
+        self._buf_bytes += size
+        if len(self._buf) >= self.sink.max_batch_records:
+            self.flush()
+
+    def time_left(self) -> Optional[float]:
+        """Seconds until the partial batch is due, None when the buffer is empty."""
+        if not self._buf:
+            return None
+        return max(0.0, self._first_at + self.sink.linger - self.clock())
+
+    def flush_if_due(self) -> None:
+        left = self.time_left()
+        if left is not None and left <= 0:
+            self.flush()
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buf)
+
+    # -- delivery ---------------------------------------------------------------------------
+    def flush(self) -> None:
+        batch, self._buf, self._buf_bytes, self._first_at = self._buf, [], 0, None
+        if batch:
+            self._deliver(batch)
+
+    def _deliver(self, batch: list[Entry]) -> None:
+        pending = batch
+        attempt = 0
+        while True:
+            try:
+                failures = self.sink.send(pending)
+            except RetryBatch as exc:
+                failures = [Failure(i, exc.code, exc.message) for i in range(len(pending))]
+            except BaseException:
+                # Fatal (stream deleted, credentials revoked) or interrupted: keep what we hold.
+                for entry in pending:
+                    self._dead(entry, "NotSent", "the sink failed before these were delivered")
+                raise
+            self.stats.batches += 1
+            ok = len(pending) - len(failures)
+            self.stats.sent += ok
+            self.stats.bytes += sum(len(e.data) for e in pending) - sum(len(pending[f.index].data) for f in failures)
+            if not failures:
+                return
+            attempt += 1
+            if attempt >= self.retry.attempts:
+                for f in failures:
+                    self._dead(pending[f.index], f.code, f.message)
+                return
+            self.stats.retried += len(failures)
+            pending = [pending[f.index] for f in failures]
+            self.sleep(self.retry.delay(attempt, self.rng))
+
+    def _dead(self, entry: Entry, code: str, message: str) -> None:
+        self.dead_letter.write(entry, code, message)
+        self.stats.failed += 1
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            try:
+                self.sink.close()
+            finally:
+                self.dead_letter.close()

@@ -1,0 +1,8 @@
+"""Sources, registered by name. A new source is one module plus one line here."""
+
+from streamlab.sources.base import Source
+from streamlab.sources.synthetic import SyntheticSource
+
+SOURCES: dict[str, type[Source]] = {cls.name: cls for cls in (SyntheticSource,)}
+
+__all__ = ["SOURCES", "Source"]

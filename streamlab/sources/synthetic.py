@@ -1,0 +1,72 @@
+"""Synthetic stock ticker: the random walk from the serverless lab.
+
+Five indices by default, `Index_1`..`Index_5` starting at 100, 90, 80, 70, 60. Each record is one
+step of one symbol (round-robin), a small random move of at most 0.5 % of the price, rounded to
+cents and never below one cent. `step()` is the pure move the ticker Lambda reuses.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Iterator
+
+import click
+
+from streamlab.errors import ConfigError
+from streamlab.records import Trade
+from streamlab.sources.base import Source
+
+DEFAULT_SYMBOLS = {"Index_1": 100.0, "Index_2": 90.0, "Index_3": 80.0, "Index_4": 70.0, "Index_5": 60.0}
+MAX_MOVE = 0.005
+
+
+def step(price: float, rng: random.Random) -> float:
+    """One random-walk step: at most +-0.5 % of the price, rounded to cents, floor 0.01."""
+    return max(0.01, round(price * (1.0 + rng.uniform(-MAX_MOVE, MAX_MOVE)), 2))
+
+
+def parse_symbols(text: str | None) -> dict[str, float]:
+    """`A,B` or `A=150,B=20.5` -> {symbol: start}; symbols without a start begin at 100."""
+    if not text:
+        return dict(DEFAULT_SYMBOLS)
+    out: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, start = part.partition("=")
+        try:
+            out[name.strip()] = float(start) if start else 100.0
+        except ValueError:
+            raise ConfigError(f"bad start price in --symbols: {part!r}", "write SYMBOL or SYMBOL=PRICE, e.g. AAPL=150") from None
+    if not out:
+        raise ConfigError("--symbols is empty", "give at least one symbol, e.g. --symbols Index_1,Index_2")
+    return out
+
+
+class SyntheticSource(Source):
+    name = "synthetic"
+    summary = "Synthetic stock ticker (random walk), Index_1..Index_5 by default; no network needed."
+    options = (
+        click.Option(["--symbols"], default=None, help="Symbols as A,B or A=150,B=20 (start prices). [default: Index_1..Index_5 at 100..60]"),
+        click.Option(["--seed"], type=int, default=None, help="Random seed for a reproducible walk."),
+    )
+
+    def __init__(self, settings, **kw):
+        super().__init__(settings, **kw)
+        if self.opts.get("seed") is not None:
+            self.rng = random.Random(self.opts["seed"])
+        self.prices = parse_symbols(self.opts.get("symbols"))
+
+    def records(self) -> Iterator[Trade]:
+        names = list(self.prices)
+        prices = [self.prices[n] for n in names]
+        rng, clock = self.rng, self.clock
+        n = len(names)
+        i = 0
+        while not self._stop.is_set():
+            j = i % n
+            prices[j] = p = step(prices[j], rng)
+            t = int(clock() * 1000)
+            yield Trade("synthetic", names[j], p, None, t, t)
+            i += 1
+
+    def describe(self) -> str:
+        return f"synthetic ticker ({', '.join(self.prices)})"
