@@ -1,0 +1,132 @@
+"""The local AWS emulator: moto in server mode, on 127.0.0.1 only.
+
+`Emulator` runs it either in a thread of this process (tests, quick scripts) or as a child process
+(`streamlab local up`, the demo: keeps the GIL free for Spark and the producer). Managed IAM policies
+are loaded (MOTO_IAM_LOAD_MANAGED_POLICIES=true) so `provision iam` can attach AWS's own policies.
+
+Run as a module (`python -m streamlab.aws.emulator --port N`) it serves until SIGTERM/Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from typing import Optional
+
+from streamlab.errors import ConnectionFailed, MissingDependency
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def _require_moto() -> None:
+    try:
+        import moto.server  # noqa: F401
+    except ImportError:
+        raise MissingDependency.extra("moto (the local AWS emulator)", "local") from None
+
+
+def _wait_port(port: int, timeout: float, proc: Optional[subprocess.Popen] = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise ConnectionFailed(
+                f"the local emulator exited at start (code {proc.returncode})",
+                f"is port {port} already in use? try another --port",
+            )
+        try:
+            with socket.create_connection((HOST, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise ConnectionFailed(f"the local emulator did not open port {port} within {timeout:.0f}s", "try another --port")
+
+
+class Emulator:
+    def __init__(self, port: int = 0, *, in_process: bool = False, quiet: bool = True):
+        self.port = port or free_port()
+        self.in_process = in_process
+        self.quiet = quiet
+        self.proc: Optional[subprocess.Popen] = None
+        self._server = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def start(self, detach: bool = False) -> "Emulator":
+        _require_moto()
+        os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        if self.in_process:
+            from moto.server import ThreadedMotoServer
+
+            self._server = ThreadedMotoServer(ip_address=HOST, port=self.port, verbose=False)
+            self._server.start()
+        else:
+            env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true")
+            out = subprocess.DEVNULL if self.quiet else None
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "streamlab.aws.emulator", "--port", str(self.port)],
+                stdout=out,
+                stderr=out,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=detach,
+            )
+        _wait_port(self.port, 20.0, self.proc)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def __enter__(self) -> "Emulator":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def serve(port: int) -> None:
+    """Serve in the foreground until SIGTERM or Ctrl-C."""
+    _require_moto()
+    os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
+    server.start()
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        while not done.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="streamlab's local AWS emulator (moto server on 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=4566)
+    serve(parser.parse_args().port)
