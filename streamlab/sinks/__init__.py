@@ -2,9 +2,10 @@
 
 from streamlab.sinks.base import Batcher, DeadLetter, Entry, Failure, RetryBatch, Sink, Stats
 from streamlab.sinks.file import FileSink
+from streamlab.sinks.kinesis import KinesisSink
 from streamlab.sinks.null import NullSink
 from streamlab.sinks.stdout import StdoutSink
 
-SINKS: dict[str, type[Sink]] = {cls.name: cls for cls in (StdoutSink, FileSink, NullSink)}
+SINKS: dict[str, type[Sink]] = {cls.name: cls for cls in (StdoutSink, FileSink, NullSink, KinesisSink)}
 
 __all__ = ["SINKS", "Sink", "Batcher", "DeadLetter", "Entry", "Failure", "RetryBatch", "Stats"]

@@ -1,0 +1,145 @@
+"""Amazon Kinesis Data Streams through PutRecords.
+
+Limits (AWS's, enforced before the call so nothing is rejected whole): 500 records and 5 MiB per
+call, 1 MiB per record where a record counts its data *plus* its partition key; a larger record goes
+to the dead-letter file with the reason. The partition key is the record's key (the symbol for
+trades), so one symbol keeps its order within a shard; a record without a key gets a random one so
+keyless data spreads over all shards.
+
+PutRecords answers index-aligned: entries with an `ErrorCode` (`ProvisionedThroughputExceeded
+Exception`, `InternalFailure`) are returned as failures and the Batcher resends only those, with
+full-jitter backoff. A whole call that was throttled or lost its connection raises `RetryBatch`.
+botocore's own retry (3 attempts, see aws/session.py) runs first for the errors it knows
+(5xx, throttling codes, connection resets); ours is the outer layer. A stream that disappears
+mid-run is fatal: one line, and the Batcher dead-letters what it still holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from typing import Optional
+
+import click
+
+from streamlab.errors import ConfigError, ResourceNotFound
+from streamlab.sinks.base import MiB, Entry, Failure, RetryBatch, Sink
+
+#: whole-call errors worth another try (the per-entry ones come back in the answer instead)
+RETRYABLE_CALL_ERRORS = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "LimitExceededException",
+        "KMSThrottlingException",
+        "InternalFailure",
+        "InternalFailureException",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+)
+
+#: botocore exception class names that mean "the connection failed, the call may be repeated"
+CONNECTION_ERRORS = frozenset(
+    {
+        "EndpointConnectionError",
+        "ConnectionClosedError",
+        "ConnectTimeoutError",
+        "ReadTimeoutError",
+        "ConnectionError",
+        "ProxyConnectionError",
+    }
+)
+
+MAX_KEY_CHARS = 256  # AWS: PartitionKey is 1..256 Unicode characters
+RANDOM_KEY_CHARS = 16
+
+
+class KinesisSink(Sink):
+    name = "kinesis"
+    summary = "Amazon Kinesis Data Streams (PutRecords: 500 records / 5 MiB a call, partition key = symbol)."
+    options = (
+        click.Option(
+            ["--stream"],
+            default=None,
+            metavar="NAME",
+            help="Kinesis stream for --sink kinesis (must exist: `streamlab provision kinesis --stream NAME`).",
+        ),
+    )
+    max_batch_records = 500
+    max_batch_bytes = 5 * MiB
+    max_record_bytes = 1 * MiB
+    linger = 0.1
+
+    def __init__(self, settings, *, rng: Optional[random.Random] = None, **options):
+        super().__init__(settings, **options)
+        self.stream: Optional[str] = options.get("stream")
+        self._rng = rng or random.Random()
+        self.client = None
+        self.aws = None
+
+    # -- keys and sizes ---------------------------------------------------------------------
+    @staticmethod
+    def partition_key(key: Optional[str]) -> Optional[str]:
+        """The key Kinesis gets: the record's own, hashed when too long, None when there is none."""
+        if not key:
+            return None
+        if len(key) > MAX_KEY_CHARS:
+            # same key -> same hash -> same shard, so the order guarantee per key survives
+            return hashlib.sha256(key.encode()).hexdigest()
+        return key
+
+    def entry_size(self, entry: Entry) -> int:
+        key = self.partition_key(entry.key)
+        return len(entry.data) + (len(key.encode()) if key is not None else RANDOM_KEY_CHARS)
+
+    def _random_key(self) -> str:
+        return format(self._rng.getrandbits(64), "016x")
+
+    # -- contract ---------------------------------------------------------------------------
+    def open(self) -> None:
+        from streamlab.aws.kinesis import require_stream
+        from streamlab.aws.session import AWS
+
+        if not self.stream:
+            raise ConfigError("--sink kinesis needs --stream", "add --stream NAME (create it with `streamlab provision kinesis --stream NAME`)")
+        self.aws = AWS(self.settings)
+        require_stream(self.aws, self.stream)
+        self.client = self.aws.client("kinesis")
+
+    def send(self, batch: list[Entry]) -> list[Failure]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        pk, rand = self.partition_key, self._random_key
+        records = [{"Data": e.data, "PartitionKey": pk(e.key) or rand()} for e in batch]
+        try:
+            resp = self.client.put_records(StreamName=self.stream, Records=records)
+        except ClientError as exc:
+            err = exc.response.get("Error", {})
+            code, message = err.get("Code", "ClientError"), err.get("Message", "")
+            if code in RETRYABLE_CALL_ERRORS:
+                raise RetryBatch(code, message) from None
+            if code == "ResourceNotFoundException":
+                raise ResourceNotFound(
+                    f"stream {self.stream} disappeared while producing ({self.aws.where()})",
+                    f"undelivered records are in the dead-letter file; recreate it with `streamlab provision kinesis --stream {self.stream}`",
+                ) from None
+            raise
+        except BotoCoreError as exc:
+            if type(exc).__name__ in CONNECTION_ERRORS:
+                raise RetryBatch(type(exc).__name__, str(exc)) from None
+            raise
+        if not resp.get("FailedRecordCount"):
+            return []
+        return [
+            Failure(i, r["ErrorCode"], r.get("ErrorMessage", ""))
+            for i, r in enumerate(resp["Records"])
+            if r.get("ErrorCode")
+        ]
+
+    def describe(self) -> str:
+        where = f" ({self.aws.where()})" if self.aws is not None else ""
+        return f"kinesis stream {self.stream}{where}"
