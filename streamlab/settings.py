@@ -19,7 +19,10 @@ DEFAULT_REGION = "us-east-1"
 
 
 def _env(*names: str) -> AliasChoices:
-    return AliasChoices(*names)
+    # Only the upper-case environment names: a bare field name here ("home", "region") would also
+    # be read from the environment, and HOME is always set. Init kwargs still work by field name
+    # (populate_by_name), and env_prefix keeps that field-name lookup off bare HOME/REGION/LAB.
+    return AliasChoices(*[n for n in names if not n.islower()])
 
 
 class Settings(BaseSettings):
@@ -29,6 +32,7 @@ class Settings(BaseSettings):
         extra="ignore",
         populate_by_name=True,
         case_sensitive=False,
+        env_prefix="STREAMLAB_",
     )
 
     # --- AWS -------------------------------------------------------------------------------
