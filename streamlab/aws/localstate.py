@@ -1,4 +1,13 @@
-"""Where `streamlab local up` records the emulator it started (pid, port), and whether it still runs."""
+"""Where `streamlab local up` records the local services it started, and whether they still run.
+
+State file `<state_dir>/local.json`, one section per service so more can join (a Kafka broker later):
+
+    {"aws": {"pid": 1234, "port": 4566, "url": "http://127.0.0.1:4566", "started": "...",
+             "mode": "detached", "log": ".../local-aws.log"}}
+
+Writes are atomic (temp file + rename). Files from before the sections existed (top-level
+"port"/"pid") are still read as the "aws" section.
+"""
 
 from __future__ import annotations
 
@@ -43,7 +52,37 @@ def read_state(settings: Settings) -> Optional[dict]:
 def write_state(settings: Settings, state: dict) -> None:
     path = state_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(state, indent=2))
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(state, indent=2))
+    os.replace(tmp, path)
+
+
+def read_section(settings: Settings, name: str) -> Optional[dict]:
+    state = read_state(settings) or {}
+    if name == "aws" and "aws" not in state and "port" in state:
+        return state  # the flat layout written before sections existed
+    section = state.get(name)
+    return section if isinstance(section, dict) else None
+
+
+def write_section(settings: Settings, name: str, data: dict) -> None:
+    state = read_state(settings) or {}
+    if "port" in state and "aws" not in state:
+        state = {"aws": state}
+    state[name] = data
+    write_state(settings, state)
+
+
+def clear_section(settings: Settings, name: str) -> None:
+    """Forget one service; the file goes away with the last one."""
+    state = read_state(settings) or {}
+    if "port" in state and "aws" not in state:
+        state = {"aws": state}
+    state.pop(name, None)
+    if state:
+        write_state(settings, state)
+    else:
+        clear_state(settings)
 
 
 def clear_state(settings: Settings) -> None:
@@ -55,7 +94,7 @@ def clear_state(settings: Settings) -> None:
 
 def running_emulator_url(settings: Settings) -> Optional[str]:
     """The URL of the emulator from `streamlab local up` if it is up, else None."""
-    state = read_state(settings)
+    state = read_section(settings, "aws")
     if not state or "port" not in state:
         return None
     if state.get("pid") and not pid_alive(int(state["pid"])):

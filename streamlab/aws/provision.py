@@ -1,0 +1,131 @@
+"""Provisioning: specs -> plan -> apply. Every resource is tagged and written to the ledger.
+
+Planning looks each requested resource up first:
+- absent -> `create`;
+- present and streamlab's (tag or ledger) -> `exists` (recorded) or `adopt` (tagged, not recorded
+  here yet: it gets recorded), nothing is created;
+- present and not streamlab's -> a clear error; streamlab never modifies what it did not create.
+
+Applying creates resources in dependency order (`rank`). Each one is written to the ledger as soon as
+its create call returns (with its ARN), before it is waited on and before the next one is created, so
+an interrupted run leaves everything it made findable by `teardown`. Rerunning resumes: a resource
+recorded but still CREATING is waited on, missing tags are added.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from streamlab import console
+from streamlab.aws.inventory import owned
+from streamlab.aws.ledger import Entry
+from streamlab.aws.plan import Plan, PlanRow, Target
+from streamlab.aws.resources import Found, Spec, streamlab_tags
+from streamlab.errors import ConfigError
+
+
+def plan_provision(target: Target, specs: list[Spec], lab: str) -> Plan:
+    plan = Plan(title="provision plan", scope=target.scope)
+    ordered = sorted(specs, key=lambda s: target.kind(s.kind).rank)
+    for raw in ordered:
+        kind = target.kind(raw.kind)
+        spec = kind.normalise(raw)
+        found = kind.get(spec.name)
+        entry = target.ledger.find(target.scope, spec.kind, spec.name)
+        if found is None:
+            plan.rows.append(
+                PlanRow("create", spec.kind, spec.name, kind.details(spec.params), kind.hourly_cost(spec.params), spec=spec, entry=entry, lab=lab)
+            )
+            continue
+        if found.state == "DELETING":
+            raise ConfigError(
+                f"{kind.label} {spec.name} is being deleted in {target.scope.describe()}",
+                "wait a minute for AWS to finish, then rerun",
+            )
+        if not owned(found, entry):
+            raise ConfigError(
+                f"{kind.label} {spec.name} already exists in {target.scope.describe()} but streamlab did not create it "
+                "(no streamlab tag, not in the ledger)",
+                "pick another name; streamlab never modifies or deletes resources it did not create",
+            )
+        details = kind.details(found.params)
+        if found.params != spec.params:
+            details += f" (asked for {kind.details(spec.params)}: left as is)"
+        if found.state != "ACTIVE":
+            details += f" [{found.state}]"
+        action = "exists" if entry is not None else "adopt"
+        plan.rows.append(
+            PlanRow(action, spec.kind, spec.name, details, kind.hourly_cost(found.params), spec=spec, found=found, entry=entry, lab=found.lab or lab)
+        )
+    return plan
+
+
+@dataclass
+class Applied:
+    row: PlanRow
+    found: Optional[Found]
+
+
+def apply_provision(target: Target, plan: Plan, lab: str) -> list[Applied]:
+    out: list[Applied] = []
+    for row in plan.rows:
+        kind = target.kind(row.kind)
+        tags = streamlab_tags(row.lab or lab)
+        if row.action == "create":
+            assert row.spec is not None
+            console.info(f"creating {kind.label} {row.name} ({row.details}) ...")
+            arn = kind.create(row.spec, tags)
+            # Recorded before waiting and before the next resource: a crash from here on is findable.
+            entry = _record(target, row, arn, row.spec.params, row.lab or lab, created="")
+            found = kind.wait_ready(row.name)
+            kind.ensure_tags(found, tags)
+            _record(target, row, found.arn or arn, found.params, row.lab or lab, created=entry.created)
+            console.info(f"created {kind.label} {row.name}: {found.state}, recorded in {target.ledger.path}")
+            out.append(Applied(row, found))
+        elif row.action in ("exists", "adopt"):
+            found = row.found
+            assert found is not None
+            if found.state != "ACTIVE":
+                console.info(f"waiting for {kind.label} {row.name} ({found.state}) ...")
+                found = kind.wait_ready(row.name)
+            kind.ensure_tags(found, tags)
+            if row.action == "adopt" or row.entry is None:
+                _record(target, row, found.arn, found.params, row.lab or lab, created="")
+                console.info(f"adopted {kind.label} {row.name} (tagged by streamlab): recorded in {target.ledger.path}")
+            else:
+                console.info(f"{kind.label} {row.name} already exists: nothing created")
+            out.append(Applied(row, found))
+    return out
+
+
+def _record(target: Target, row: PlanRow, arn: Optional[str], params: dict, lab: str, created: str) -> Entry:
+    entry = Entry(
+        kind=row.kind,
+        name=row.name,
+        region=target.scope.region,
+        endpoint=target.scope.endpoint,
+        arn=arn,
+        account=target.scope.account,
+        lab=lab,
+        created=created,
+        extra=dict(params),
+    )
+    target.ledger.record(entry)
+    return entry
+
+
+def provision(settings, specs: list[Spec], *, yes: bool = False, dry_run: bool = False, **kind_options) -> list[Applied]:
+    """Plan, show, confirm, apply: what `streamlab provision <kind>` runs."""
+    from streamlab.aws.plan import confirm
+
+    target = Target.open(settings, **kind_options)
+    plan = plan_provision(target, specs, settings.lab)
+    if not confirm(plan, target.kinds, yes=yes, dry_run=dry_run, question="Create these resources?"):
+        if not dry_run and not plan.changes:
+            console.info("nothing to create: everything in the plan already exists")
+        return []
+    applied = apply_provision(target, plan, settings.lab)
+    total = sum(r.row.hourly or 0.0 for r in applied)
+    console.info(f"done. est. ${total:,.3f}/hour while it exists; see `streamlab status`, delete with `streamlab teardown`")
+    return applied

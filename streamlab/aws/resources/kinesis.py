@@ -1,0 +1,173 @@
+"""Kinesis data streams as a resource kind: provisioned (N shards) or on-demand.
+
+Prices are us-east-1 list prices used only for the estimate shown in plans and `status`:
+provisioned $0.015 per shard-hour, on-demand $0.04 per stream-hour; PUT payload units and data
+charges are not included. Other regions cost a little more.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Optional
+
+from streamlab.aws.resources.base import TAG_CREATED_BY, CREATED_BY, Found, ResourceKind, Spec
+from streamlab.errors import ConfigError, StreamlabError
+
+SHARD_HOUR = 0.015
+ON_DEMAND_STREAM_HOUR = 0.04
+
+PROVISIONED = "PROVISIONED"
+ON_DEMAND = "ON_DEMAND"
+
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+
+
+class KinesisStream(ResourceKind):
+    kind = "kinesis"
+    label = "Kinesis stream"
+    rank = 10  # read by Firehose, Lambda and Spark: created first, deleted last
+
+    @property
+    def client(self):
+        return self.aws.client("kinesis")
+
+    # --- describing ------------------------------------------------------------------------
+    def normalise(self, spec: Spec) -> Spec:
+        if not _NAME.match(spec.name):
+            raise ConfigError(
+                f"invalid Kinesis stream name {spec.name!r}",
+                "use 1-128 letters, digits, '_', '.' or '-'",
+            )
+        on_demand = bool(spec.params.get("on_demand"))
+        shards = spec.params.get("shards")
+        if on_demand and shards is not None:
+            raise ConfigError("--shards and --on-demand cannot be used together", "pick one (on-demand has no shard count)")
+        if not on_demand and shards is not None and int(shards) < 1:
+            raise ConfigError(f"--shards must be at least 1, got {shards}", "pass --shards 1 or more")
+        params = {"mode": ON_DEMAND} if on_demand else {"mode": PROVISIONED, "shards": int(shards or 1)}
+        return Spec(self.kind, spec.name, params)
+
+    def details(self, params: dict[str, Any]) -> str:
+        if params.get("mode") == ON_DEMAND:
+            return "on-demand"
+        n = params.get("shards", 1)
+        return f"{n} shard{'s' if n != 1 else ''}, provisioned"
+
+    def hourly_cost(self, params: dict[str, Any]) -> Optional[float]:
+        if params.get("mode") == ON_DEMAND:
+            return ON_DEMAND_STREAM_HOUR
+        return SHARD_HOUR * int(params.get("shards", 1))
+
+    # --- talking to AWS --------------------------------------------------------------------
+    def _found(self, summary: dict, tags: Optional[dict] = None) -> Found:
+        mode = (summary.get("StreamModeDetails") or {}).get("StreamMode", PROVISIONED)
+        params: dict[str, Any] = {"mode": mode}
+        if mode == PROVISIONED:
+            params["shards"] = int(summary.get("OpenShardCount", 0))
+        name = summary["StreamName"]
+        return Found(
+            kind=self.kind,
+            name=name,
+            arn=summary.get("StreamARN"),
+            state=summary.get("StreamStatus", "UNKNOWN"),
+            tags=self._tags(name) if tags is None else tags,
+            created_at=summary.get("StreamCreationTimestamp"),
+            params=params,
+        )
+
+    def _summary(self, name: str) -> Optional[dict]:
+        try:
+            return self.client.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
+        except self.client.exceptions.ResourceNotFoundException:
+            return None
+
+    def _tags(self, name: str) -> dict[str, str]:
+        tags: dict[str, str] = {}
+        kwargs: dict[str, Any] = {"StreamName": name}
+        while True:
+            try:
+                resp = self.client.list_tags_for_stream(**kwargs)
+            except self.client.exceptions.ResourceNotFoundException:
+                return tags
+            for t in resp.get("Tags", []):
+                tags[t["Key"]] = t.get("Value", "")
+            if not resp.get("HasMoreTags") or not resp.get("Tags"):
+                return tags
+            kwargs["ExclusiveStartTagKey"] = resp["Tags"][-1]["Key"]
+
+    def get(self, name: str) -> Optional[Found]:
+        summary = self._summary(name)
+        return self._found(summary) if summary else None
+
+    def create(self, spec: Spec, tags: dict[str, str]) -> Optional[str]:
+        kwargs: dict[str, Any] = {"StreamName": spec.name, "Tags": tags}
+        if spec.params["mode"] == ON_DEMAND:
+            kwargs["StreamModeDetails"] = {"StreamMode": ON_DEMAND}
+        else:
+            kwargs["ShardCount"] = spec.params["shards"]
+        c = self.client
+        try:
+            c.create_stream(**kwargs)
+        except c.exceptions.ResourceInUseException:
+            raise StreamlabError(
+                f"Kinesis stream {spec.name} appeared while provisioning (someone else created it)",
+                "rerun the command to see whether it is streamlab's",
+            ) from None
+        except c.exceptions.LimitExceededException as exc:
+            raise StreamlabError(
+                f"Kinesis refused to create {spec.name}: {exc.response['Error'].get('Message', 'limit exceeded')}",
+                "delete unused streams (`streamlab teardown`) or use fewer shards",
+            ) from None
+        # The stream is CREATING; its summary (and ARN) is readable at once.
+        summary = self._summary(spec.name)
+        return summary.get("StreamARN") if summary else None
+
+    def wait_ready(self, name: str) -> Found:
+        def active() -> Optional[Found]:
+            found = self.get(name)
+            return found if found and found.state == "ACTIVE" else None
+
+        return self.wait_for(active, f"{self.label} {name} to become ACTIVE")
+
+    def ensure_tags(self, found: Found, tags: dict[str, str]) -> None:
+        missing = {k: v for k, v in tags.items() if found.tags.get(k) != v}
+        if missing:
+            # Kept separate from create: the emulator ignores Tags= on CreateStream.
+            self.client.add_tags_to_stream(StreamName=found.name, Tags=missing)
+            found.tags.update(missing)
+
+    def list_ours(self) -> list[Found]:
+        out: list[Found] = []
+        for summary in self._list_summaries():
+            name = summary["StreamName"]
+            tags = self._tags(name)
+            if tags.get(TAG_CREATED_BY) != CREATED_BY:
+                continue
+            full = self._summary(name)
+            if full:
+                out.append(self._found(full, tags))
+        return out
+
+    def _list_summaries(self) -> list[dict]:
+        out: list[dict] = []
+        kwargs: dict[str, Any] = {}
+        while True:
+            resp = self.client.list_streams(**kwargs)
+            summaries = resp.get("StreamSummaries") or [{"StreamName": n} for n in resp.get("StreamNames", [])]
+            out.extend(summaries)
+            if not resp.get("HasMoreStreams") or not summaries:
+                return out
+            if resp.get("NextToken"):
+                kwargs = {"NextToken": resp["NextToken"]}
+            else:
+                kwargs = {"ExclusiveStartStreamName": summaries[-1]["StreamName"]}
+
+    def delete(self, name: str) -> None:
+        c = self.client
+        try:
+            # Consumers (enhanced fan-out) would block the delete; they belong to the stream.
+            c.delete_stream(StreamName=name, EnforceConsumerDeletion=True)
+        except c.exceptions.ResourceNotFoundException:
+            pass
+        except c.exceptions.ResourceInUseException:
+            pass  # already DELETING (or still CREATING: wait_gone then reports it)
