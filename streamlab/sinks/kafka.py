@@ -1,0 +1,194 @@
+"""Kafka sink: each batch is handed to a kafka-python producer and every delivery is checked.
+
+Guarantees: acks=all; a record counts as sent only once its delivery future succeeded. Records
+whose future failed (or did not finish within the delivery timeout) come back to the Batcher as
+failures, are resent with jittered backoff, then dead-lettered. At-least-once: a record the broker
+stored but whose acknowledgement was lost may be written twice.
+
+Key: the record's key (the symbol for trades); raw text lines have none, like the lab's file
+producer, so the partitioner spreads them.
+
+Bounded waits: the first connection (an admin client that also checks the topic) fails within
+`CONNECT_TIMEOUT_S` with one line naming the bootstrap and protocol. Once the broker has stopped
+answering, later resends probe it with a plain TCP connect first and fail at once instead of
+waiting a whole delivery timeout per attempt.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any, Optional
+
+import click
+
+from streamlab.errors import ConfigError, ResourceNotFound
+from streamlab.kafka_config import (
+    CONNECT_TIMEOUT_S,
+    SASL_MECHANISMS,
+    SECURITY_PROTOCOLS,
+    KafkaLogCapture,
+    KafkaSecurity,
+    admin_kwargs,
+    explain,
+    producer_kwargs,
+    resolve,
+    scrub,
+)
+from streamlab.sinks.base import MiB, Entry, Failure, Sink
+
+#: Kafka's default message.max.bytes is 1 MiB + 12; stay under it (larger -> dead-letter).
+MAX_RECORD_BYTES = 1_000_000
+
+
+class KafkaSink(Sink):
+    name = "kafka"
+    summary = "Produce to a Kafka topic (kafka-python, acks=all), plain or SASL_SSL/SCRAM."
+    options = (
+        click.Option(["--topic"], default=None, help="Kafka topic for --sink kafka."),
+        click.Option(["--bootstrap"], default=None, metavar="HOST:PORT[,...]",
+                     help="Kafka bootstrap servers. [env: HWE_BOOTSTRAP, STREAMLAB_KAFKA_BOOTSTRAP; default: the broker of `streamlab local up --kafka`]"),
+        click.Option(["--security-protocol"], type=click.Choice(SECURITY_PROTOCOLS, case_sensitive=False), default=None,
+                     help="Kafka security protocol. [env: STREAMLAB_KAFKA_SECURITY_PROTOCOL; default: SASL_SSL when HWE_USERNAME is set, else PLAINTEXT]"),
+        click.Option(["--sasl-mechanism"], type=click.Choice(SASL_MECHANISMS, case_sensitive=False), default=None,
+                     help="SASL mechanism; username/password come from HWE_USERNAME/HWE_PASSWORD. [env: STREAMLAB_KAFKA_SASL_MECHANISM; default: SCRAM-SHA-512]"),
+        click.Option(["--ca-file"], type=click.Path(dir_okay=False), default=None,
+                     help="PEM CA certificate for SSL/SASL_SSL. [env: STREAMLAB_KAFKA_CA_FILE; default: the system's CAs]"),
+        click.Option(["--create-topic"], is_flag=True, default=False, help="Create the Kafka topic if it does not exist."),
+        click.Option(["--partitions"], type=click.IntRange(min=1), default=1, show_default=True,
+                     help="Partitions for a topic made by --create-topic."),
+        click.Option(["--delivery-timeout"], type=click.FloatRange(min=1), default=30.0, show_default=True,
+                     help="Seconds a Kafka record may wait for the broker's acknowledgement before it is retried."),
+    )
+    # The producer batches per partition itself; large hand-offs keep the pipeline's overhead low.
+    max_batch_records = 10_000
+    max_batch_bytes = 16 * MiB
+    max_record_bytes = MAX_RECORD_BYTES
+    linger = 0.05
+
+    def __init__(self, settings, **options: Any):
+        super().__init__(settings, **options)
+        self.sec: Optional[KafkaSecurity] = None
+        self.producer = None
+        self.logs: Optional[KafkaLogCapture] = None
+        self._broker_down = False
+
+    # -- setup ----------------------------------------------------------------------------------
+    def open(self) -> None:
+        self.topic = self.opts.get("topic")
+        if not self.topic:
+            raise ConfigError("--sink kafka needs --topic", "add --topic NAME, e.g. --topic reviews")
+        self.sec = resolve(
+            self.settings,
+            bootstrap=self.opts.get("bootstrap"),
+            security_protocol=self.opts.get("security_protocol"),
+            sasl_mechanism=self.opts.get("sasl_mechanism"),
+            ca_file=self.opts.get("ca_file"),
+        )
+        self.delivery_timeout = float(self.opts.get("delivery_timeout") or 30.0)
+        try:
+            from kafka import KafkaAdminClient, KafkaProducer
+        except ImportError:  # pragma: no cover - a core dependency
+            raise ConfigError("kafka-python is not installed", 'reinstall streamlab: pip install "streamlab"') from None
+        self.logs = KafkaLogCapture().install()
+        try:
+            self._check_topic(KafkaAdminClient)
+            self.producer = self._connect(lambda: KafkaProducer(**producer_kwargs(self.sec, delivery_timeout=self.delivery_timeout)))
+        except BaseException:
+            self.logs.remove()
+            raise
+
+    def _connect(self, make):
+        try:
+            return make()
+        except Exception as exc:
+            if type(exc).__module__.startswith("kafka"):
+                raise explain(exc, self.sec, list(self.logs.lines) if self.logs else (), timeout=CONNECT_TIMEOUT_S) from None
+            raise
+
+    def _check_topic(self, admin_cls) -> None:
+        admin = self._connect(lambda: admin_cls(**admin_kwargs(self.sec)))
+        try:
+            if self.topic in self._connect(admin.list_topics):
+                return
+            if not self.opts.get("create_topic"):
+                raise ResourceNotFound(
+                    f"Kafka topic {self.topic} does not exist at {self.sec.describe()}",
+                    f"create it with --create-topic --partitions N (e.g. --create-topic --partitions 3), or check the name",
+                )
+            partitions = int(self.opts.get("partitions") or 1)
+            from kafka.errors import TopicAlreadyExistsError
+
+            try:
+                admin.create_topics({self.topic: {"num_partitions": partitions, "replication_factor": -1}}, wait_for_metadata=True)
+            except TopicAlreadyExistsError:
+                pass  # created meanwhile by someone else: fine
+            except Exception as exc:
+                raise ConfigError(
+                    f"could not create Kafka topic {self.topic} at {self.sec.bootstrap}: {scrub(str(exc), self.sec)}",
+                    "check that your user may create topics, or ask for the topic to be created",
+                ) from None
+        finally:
+            admin.close()
+
+    # -- delivery -------------------------------------------------------------------------------
+    def _broker_reachable(self) -> bool:
+        for server in self.sec.servers:
+            host, _, port = server.rpartition(":")
+            try:
+                with socket.create_connection((host.strip("[]") or server, int(port or 9092)), timeout=1.0):
+                    return True
+            except (OSError, ValueError):
+                continue
+        return False
+
+    def send(self, batch: list[Entry]) -> list[Failure]:
+        if self._broker_down:
+            if not self._broker_reachable():
+                return [Failure(i, "BrokerUnreachable", f"no answer from {self.sec.bootstrap}") for i in range(len(batch))]
+            self._broker_down = False
+        send, topic = self.producer.send, self.topic
+        futures: list = []
+        failures: list[Failure] = []
+        for i, e in enumerate(batch):
+            try:
+                futures.append(send(topic, value=e.data, key=e.key.encode() if e.key is not None else None))
+            except Exception as exc:
+                # send() itself failed (metadata for the topic unavailable, record too large): it
+                # would block max_block_ms per record, so the rest of the batch fails with it.
+                code, msg = type(exc).__name__, scrub(str(exc), self.sec)
+                failures.extend(Failure(j, code, msg) for j in range(i, len(batch)))
+                break
+        try:
+            self.producer.flush(timeout=self.delivery_timeout + 5.0)
+        except Exception:
+            pass  # futures not done are reported below, one by one
+        timed_out = 0
+        for i, fut in enumerate(futures):
+            if not fut.is_done:
+                timed_out += 1
+                failures.append(Failure(i, "DeliveryTimeout", f"no acknowledgement within {self.delivery_timeout:.0f}s"))
+            elif fut.exception is not None:
+                exc = fut.exception
+                if "Timeout" in type(exc).__name__:
+                    timed_out += 1
+                failures.append(Failure(i, type(exc).__name__, scrub(str(exc), self.sec)))
+        if failures and timed_out == len(batch):
+            # Everything timed out: the broker is probably gone. Probe before the next attempt.
+            self._broker_down = not self._broker_reachable()
+        failures.sort(key=lambda f: f.index)
+        return failures
+
+    def close(self) -> None:
+        try:
+            if self.producer is not None:
+                # Batcher already flushed; this only releases sockets. Bounded for a dead broker.
+                self.producer.close(timeout=2.0 if self._broker_down else 10.0)
+        except Exception:
+            pass
+        finally:
+            self.producer = None
+            if self.logs is not None:
+                self.logs.remove()
+
+    def describe(self) -> str:
+        return f"kafka topic {self.topic} at {self.sec.describe() if self.sec else '?'}"
