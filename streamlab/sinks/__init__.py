@@ -5,7 +5,8 @@ from streamlab.sinks.file import FileSink
 from streamlab.sinks.kinesis import KinesisSink
 from streamlab.sinks.null import NullSink
 from streamlab.sinks.stdout import StdoutSink
+from streamlab.sinks.kafka import KafkaSink
 
-SINKS: dict[str, type[Sink]] = {cls.name: cls for cls in (StdoutSink, FileSink, NullSink, KinesisSink)}
+SINKS: dict[str, type[Sink]] = {cls.name: cls for cls in (StdoutSink, FileSink, NullSink, KinesisSink, KafkaSink)}
 
 __all__ = ["SINKS", "Sink", "Batcher", "DeadLetter", "Entry", "Failure", "RetryBatch", "Stats"]
