@@ -1,0 +1,171 @@
+"""The pipeline loop: back-pressure, prompt delivery from a quiet source, limits, the hand-over."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from streamlab.pipeline import Handoff, Limits, run
+from streamlab.records import TextLine
+from streamlab.settings import load_settings
+from streamlab.sinks.base import Batcher, DeadLetter, Entry, Failure, Sink, Stats
+from streamlab.sources.base import Source
+from streamlab.sources.synthetic import SyntheticSource
+
+
+class SlowSink(Sink):
+    """A real sink whose service takes 10 ms a call; it notes how many records are in flight."""
+
+    name = "slow"
+    summary = "test"
+    max_batch_records = 10
+    linger = 0.01
+
+    def __init__(self, settings, stats: Stats):
+        super().__init__(settings)
+        self.stats = stats
+        self.in_flight: list[int] = []
+        self.received = 0
+
+    def send(self, batch: list[Entry]) -> list[Failure]:
+        self.in_flight.append(self.stats.produced - self.stats.sent)
+        time.sleep(0.01)
+        self.received += len(batch)
+        return []
+
+
+class RecordingSink(Sink):
+    name = "recording"
+    summary = "test"
+    linger = 0.05
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self.sent_at: list[tuple[float, bytes]] = []
+
+    def send(self, batch):
+        now = time.monotonic()
+        self.sent_at += [(now, e.data) for e in batch]
+        return []
+
+
+class QuietSource(Source):
+    """Yields a few records, then goes quiet (a live feed outside market hours) until stopped."""
+
+    name = "quiet"
+    summary = "test"
+
+    def records(self):
+        for i in range(3):
+            yield TextLine(f"t{i}")
+        self.wait(60)
+
+
+def test_slow_sink_applies_back_pressure_instead_of_growing_memory(tmp_path):
+    settings = load_settings()
+    stats = Stats()
+    sink = SlowSink(settings, stats)
+    batcher = Batcher(sink, DeadLetter(tmp_path / "dl.jsonl"), stats)
+    result = run(SyntheticSource(settings), batcher, Limits(duration=1.0), queue_size=100)
+    assert result.reason == "duration"
+    # Unbounded, the synthetic source would have made ~100k records in that second.
+    # Bounded: the hand-over (100) + the chunk being batched (<= 100) + one batch (10).
+    assert max(sink.in_flight) <= 2 * 100 + 10
+    assert stats.produced <= stats.sent + 2 * 100 + 10
+    # and nothing handed over was lost: all of it was flushed at the end
+    assert stats.sent == sink.received == stats.produced
+    assert 40 <= stats.sent <= 2000
+
+
+def test_a_quiet_live_source_does_not_hold_records_back(tmp_path):
+    settings = load_settings()
+    sink = RecordingSink(settings)
+    batcher = Batcher(sink, DeadLetter(tmp_path / "dl.jsonl"), Stats())
+    started = time.monotonic()
+    result = run(QuietSource(settings), batcher, Limits(duration=1.5))
+    assert result.reason == "duration"
+    assert [d for _, d in sink.sent_at] == [b"t0", b"t1", b"t2"]
+    # delivered after the sink's linger (0.05 s), long before the run ended
+    assert sink.sent_at[-1][0] - started < 0.6
+
+
+def test_count_is_exact_and_reason_is_count(tmp_path):
+    settings = load_settings()
+    sink = RecordingSink(settings)
+    batcher = Batcher(sink, DeadLetter(tmp_path / "dl.jsonl"), Stats())
+    result = run(SyntheticSource(settings, seed=1), batcher, Limits(count=25_001))
+    assert result.reason == "count"
+    assert len(sink.sent_at) == result.stats.sent == result.stats.produced == 25_001
+
+
+def test_rate_paces_the_source(tmp_path):
+    settings = load_settings()
+    sink = RecordingSink(settings)
+    batcher = Batcher(sink, DeadLetter(tmp_path / "dl.jsonl"), Stats())
+    result = run(SyntheticSource(settings), batcher, Limits(duration=1.0, rate=50))
+    assert 40 <= result.stats.sent <= 60
+
+
+def test_source_error_is_reported_after_a_flush(tmp_path):
+    class Broken(Source):
+        name = "broken"
+        summary = "test"
+
+        def records(self):
+            yield TextLine("a")
+            yield TextLine("b")
+            raise RuntimeError("feed went away")
+
+    settings = load_settings()
+    sink = RecordingSink(settings)
+    result = run(Broken(settings), Batcher(sink, DeadLetter(tmp_path / "dl.jsonl"), Stats()), Limits())
+    assert [d for _, d in sink.sent_at] == [b"a", b"b"]
+    assert isinstance(result.error, RuntimeError)
+
+
+def test_handoff_keeps_order_and_blocks_at_its_bound():
+    h = Handoff(5)
+    done = threading.Event()
+
+    def produce():
+        for i in range(12):
+            h.put(i)
+        done.set()
+
+    t = threading.Thread(target=produce, daemon=True)
+    t.start()
+    time.sleep(0.2)
+    assert not done.is_set() and len(h) == 5  # the producer waits for room
+    got: list[int] = []
+    while len(got) < 12:
+        got += h.take(1.0)
+    t.join(2)
+    assert got == list(range(12)) and done.is_set()
+
+
+def test_handoff_take_waits_for_the_first_item_and_times_out():
+    h = Handoff(10)
+    t0 = time.monotonic()
+    assert h.take(0.1) == [] and time.monotonic() - t0 >= 0.09
+    threading.Timer(0.05, h.put, args=("x",)).start()
+    t0 = time.monotonic()
+    assert h.take(5.0) == ["x"] and time.monotonic() - t0 < 1.0
+
+
+def test_quiet_flag_leaves_only_errors(run_cli, tmp_path):
+    out = tmp_path / "o.jsonl"
+    r = run_cli("produce", "synthetic", "--count", "50", "--sink", "file", "--path", str(out), "--quiet")
+    assert r.code == 0 and r.err == "" and r.out == ""
+    assert len(out.read_text().splitlines()) == 50
+    r = run_cli("produce", "synthetic", "--count", "50", "--sink", "file", "--path", str(out))
+    assert "done (count): 50 produced, 50 sent" in " ".join(r.err.split())
+
+
+def test_duration_stops_the_run(run_cli, tmp_path):
+    out = tmp_path / "o.jsonl"
+    t0 = time.monotonic()
+    r = run_cli("produce", "synthetic", "--duration", "0.5", "--rate", "100", "--sink", "file", "--path", str(out))
+    assert r.code == 0
+    assert 0.4 < time.monotonic() - t0 < 3
+    assert "done (duration)" in r.err
+    assert 30 <= len(out.read_text().splitlines()) <= 70

@@ -1,0 +1,73 @@
+"""SIGTERM (and Ctrl-C) on a real `python -m streamlab produce` process: it flushes, nothing is lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+from tests.fixtures.aws import read_all
+
+
+def summary(err: str) -> tuple[str, int, int, int]:
+    text = " ".join(err.split())
+    m = re.search(r"done \((\w+)\): ([\d,]+) produced, ([\d,]+) sent .*?([\d,]+) failed", text)
+    assert m, err
+    reason, produced, sent, failed = m.groups()
+    return reason, int(produced.replace(",", "")), int(sent.replace(",", "")), int(failed.replace(",", ""))
+
+
+def start(*args: str, env_extra: dict | None = None) -> subprocess.Popen:
+    env = dict(os.environ, COLUMNS="200", **(env_extra or {}))
+    return subprocess.Popen(
+        [sys.executable, "-m", "streamlab", "produce", "synthetic", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+
+
+def stop_after(proc: subprocess.Popen, seconds: float, sig=signal.SIGTERM) -> tuple[int, str]:
+    time.sleep(seconds)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)
+    return proc.returncode, err
+
+
+def test_sigterm_flushes_everything_into_kinesis(emulator, fresh_stream, kinesis, tmp_path):
+    # linger is 0.1 s and 200 records/s arrive: there is almost always a partial batch to flush
+    proc = start("--sink", "kinesis", "--stream", fresh_stream, "--endpoint-url", emulator.url, "--rate", "200",
+                 env_extra={"STREAMLAB_HOME": str(tmp_path)})
+    code, err = stop_after(proc, 2.5)
+    assert code == 0, err
+    assert "Traceback" not in err
+    reason, produced, sent, failed = summary(err)
+    assert reason == "interrupted" and failed == 0
+    assert produced > 100
+    data = read_all(kinesis, fresh_stream)
+    assert len(data) == sent == produced
+    assert all(json.loads(d)["source"] == "synthetic" for d in data)
+
+
+def test_sigterm_flushes_everything_into_a_file(tmp_path):
+    out = tmp_path / "out.jsonl"
+    proc = start("--sink", "file", "--path", str(out), "--rate", "500", env_extra={"STREAMLAB_HOME": str(tmp_path)})
+    code, err = stop_after(proc, 1.5)
+    assert code == 0, err
+    reason, produced, sent, failed = summary(err)
+    assert reason == "interrupted" and failed == 0 and produced > 100
+    lines = out.read_text().splitlines()
+    assert len(lines) == sent == produced
+    json.loads(lines[-1])  # the last line is whole
+
+
+def test_ctrl_c_flushes_like_sigterm(tmp_path):
+    out = tmp_path / "out.jsonl"
+    proc = start("--sink", "file", "--path", str(out), "--rate", "500", env_extra={"STREAMLAB_HOME": str(tmp_path)})
+    code, err = stop_after(proc, 1.0, signal.SIGINT)
+    assert code == 0, err
+    _, produced, sent, _ = summary(err)
+    assert len(out.read_text().splitlines()) == sent == produced > 0
