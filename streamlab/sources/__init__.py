@@ -2,7 +2,9 @@
 
 from streamlab.sources.base import Source
 from streamlab.sources.synthetic import SyntheticSource
+from streamlab.sources.finnhub import FinnhubSource
+from streamlab.sources.binance import BinanceSource
 
-SOURCES: dict[str, type[Source]] = {cls.name: cls for cls in (SyntheticSource,)}
+SOURCES: dict[str, type[Source]] = {cls.name: cls for cls in (SyntheticSource, FinnhubSource, BinanceSource)}
 
 __all__ = ["SOURCES", "Source"]
