@@ -19,7 +19,7 @@ from streamlab.aws.resources import KINDS, Found, ResourceKind, Spec
 from streamlab.errors import ConfigError
 
 # Actions that change something; the others are informational.
-CHANGING = {"create", "adopt", "delete", "forget"}
+CHANGING = {"create", "adopt", "resume", "delete", "forget", "skip"}
 
 
 @dataclass
@@ -45,7 +45,7 @@ class Target:
 
 @dataclass
 class PlanRow:
-    action: str  # create | exists | adopt | delete | forget | skip
+    action: str  # provision: create | exists | adopt | resume; teardown: delete | forget | skip
     kind: str
     name: str
     details: str = ""
@@ -85,7 +85,7 @@ def fmt_cost(hourly: Optional[float]) -> str:
     return "-" if hourly is None else f"${hourly:,.3f}"
 
 
-_STYLE = {"create": "green", "adopt": "cyan", "delete": "red", "forget": "yellow", "skip": "yellow", "exists": "dim"}
+_STYLE = {"create": "green", "adopt": "cyan", "resume": "cyan", "delete": "red", "forget": "yellow", "skip": "yellow", "exists": "dim"}
 
 
 def render(plan: Plan, kinds: dict[str, ResourceKind]) -> None:

@@ -2,8 +2,9 @@
 
 Planning looks each requested resource up first:
 - absent -> `create`;
-- present and streamlab's (tag or ledger) -> `exists` (recorded) or `adopt` (tagged, not recorded
-  here yet: it gets recorded), nothing is created;
+- present and streamlab's (tag or ledger) -> `exists` (recorded), `adopt` (tagged, not recorded
+  here yet: it gets recorded) or `resume` (recorded by a run that stopped before it was ACTIVE and
+  tagged: that is finished now); nothing is created;
 - present and not streamlab's -> a clear error; streamlab never modifies what it did not create.
 
 Applying creates resources in dependency order (`rank`). Each one is written to the ledger as soon as
@@ -54,7 +55,15 @@ def plan_provision(target: Target, specs: list[Spec], lab: str) -> Plan:
             details += f" (asked for {kind.details(spec.params)}: left as is)"
         if found.state != "ACTIVE":
             details += f" [{found.state}]"
-        action = "exists" if entry is not None else "adopt"
+        tags_missing = any(found.tags.get(k) != v for k, v in streamlab_tags(found.lab or lab).items())
+        if entry is None:
+            action = "adopt"
+        elif found.state != "ACTIVE" or tags_missing:
+            # Recorded by an earlier run that stopped half-way: finish its job (wait, tag).
+            action = "resume"
+            details += " (will finish: wait until ACTIVE, add streamlab tags)"
+        else:
+            action = "exists"
         plan.rows.append(
             PlanRow(action, spec.kind, spec.name, details, kind.hourly_cost(found.params), spec=spec, found=found, entry=entry, lab=found.lab or lab)
         )
@@ -83,7 +92,7 @@ def apply_provision(target: Target, plan: Plan, lab: str) -> list[Applied]:
             _record(target, row, found.arn or arn, found.params, row.lab or lab, created=entry.created)
             console.info(f"created {kind.label} {row.name}: {found.state}, recorded in {target.ledger.path}")
             out.append(Applied(row, found))
-        elif row.action in ("exists", "adopt"):
+        elif row.action in ("exists", "adopt", "resume"):
             found = row.found
             assert found is not None
             if found.state != "ACTIVE":

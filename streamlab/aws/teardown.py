@@ -81,8 +81,12 @@ def apply_teardown(target: Target, plan: Plan, lab: Optional[str] = None) -> Rep
             kind = target.kind(row.kind)
             try:
                 kind.wait_gone(row.name)
+                still_there = kind.get(row.name) is not None  # confirm before forgetting it
             except Exception as exc:
                 report.failed.append((row, _why(exc)))
+                continue
+            if still_there:
+                report.failed.append((row, "still exists after the delete call"))
                 continue
             if row.entry is not None:
                 target.ledger.remove(row.entry)

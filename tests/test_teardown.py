@@ -1,0 +1,188 @@
+"""`streamlab teardown` against the moto server. Every check of "what is left" enumerates the
+service itself (list_streams + tags), never the ledger."""
+
+from __future__ import annotations
+
+import json
+
+from streamlab.aws.ledger import Entry, Ledger
+from streamlab.aws.plan import Target
+from streamlab.aws.resources.kinesis import KinesisStream
+from streamlab.aws.teardown import apply_teardown, leftover_error, plan_teardown
+from streamlab.settings import load_settings
+from tests.fixtures.aws import unique
+
+
+def ours_left(kinesis) -> list[str]:
+    """Every stream in the emulator that carries streamlab's created-by tag."""
+    left = []
+    for name in kinesis.list_streams()["StreamNames"]:
+        tags = {t["Key"]: t["Value"] for t in kinesis.list_tags_for_stream(StreamName=name)["Tags"]}
+        if tags.get("streamlab:created-by") == "streamlab":
+            left.append(name)
+    return left
+
+
+def stream_names(kinesis) -> list[str]:
+    return kinesis.list_streams()["StreamNames"]
+
+
+def ledger_entries(tmp_path) -> list[dict]:
+    path = tmp_path / "home" / "ledger.json"
+    return json.loads(path.read_text())["entries"] if path.exists() else []
+
+
+def test_provision_status_teardown_leaves_nothing(aws_env, run_cli, kinesis, tmp_path):
+    a, b = unique("td-a"), unique("td-b")
+    assert run_cli("provision", "kinesis", "--stream", a, "--shards", "2", "--yes").code == 0
+    assert run_cli("provision", "kinesis", "--stream", b, "--on-demand", "--yes", "--lab", "other").code == 0
+    st = run_cli("status", "--output", "json")
+    assert st.code == 0, st.err
+    assert {r["name"] for r in json.loads(st.out)["resources"]} >= {a, b}
+
+    r = run_cli("teardown", "--yes")
+    assert r.code == 0, r.err
+    assert "deleted" in r.err and "left: 0" in r.err
+    assert a not in stream_names(kinesis) and b not in stream_names(kinesis)
+    assert ours_left(kinesis) == []
+    assert ledger_entries(tmp_path) == []
+    after = run_cli("status", "--output", "json")
+    assert json.loads(after.out)["resources"] == []
+
+
+def test_lookalike_without_tag_survives(aws_env, run_cli, kinesis):
+    ours = unique("td-look")
+    lookalike = ours + "-copy"
+    kinesis.create_stream(StreamName=lookalike, ShardCount=1)
+    assert run_cli("provision", "kinesis", "--stream", ours, "--yes").code == 0
+    r = run_cli("teardown", "--yes")
+    assert r.code == 0, r.err
+    assert lookalike not in r.err
+    names = stream_names(kinesis)
+    assert ours not in names and lookalike in names
+    kinesis.delete_stream(StreamName=lookalike)
+
+
+def test_teardown_twice_is_fine(aws_env, run_cli, kinesis):
+    assert run_cli("provision", "kinesis", "--stream", unique("td-twice"), "--yes").code == 0
+    assert run_cli("teardown", "--yes").code == 0
+    r = run_cli("teardown", "--yes")
+    assert r.code == 0, r.err
+    assert "nothing to do" in r.err
+
+
+def test_dry_run_deletes_nothing(aws_env, run_cli, kinesis, tmp_path):
+    name = unique("td-dry")
+    assert run_cli("provision", "kinesis", "--stream", name, "--yes").code == 0
+    r = run_cli("teardown", "--dry-run")
+    assert r.code == 0
+    assert "delete" in r.err and name in r.err and "dry run" in r.err
+    assert name in stream_names(kinesis) and len(ledger_entries(tmp_path)) == 1
+    assert run_cli("teardown", "--yes").code == 0
+
+
+def test_without_yes_and_without_a_terminal_deletes_nothing(aws_env, run_cli, kinesis):
+    name = unique("td-notty")
+    assert run_cli("provision", "kinesis", "--stream", name, "--yes").code == 0
+    r = run_cli("teardown")
+    assert r.code == 2 and "--yes" in r.err
+    assert name in stream_names(kinesis)
+    assert run_cli("teardown", "--yes").code == 0
+
+
+def test_tag_alone_is_enough_when_the_ledger_is_lost(aws_env, run_cli, kinesis, tmp_path):
+    name = unique("td-noledger")
+    assert run_cli("provision", "kinesis", "--stream", name, "--yes").code == 0
+    (tmp_path / "home" / "ledger.json").unlink()
+    r = run_cli("teardown", "--yes")
+    assert r.code == 0, r.err
+    assert name not in stream_names(kinesis)
+
+
+def _record(settings, name: str, created: str = "") -> Entry:
+    target = Target.open(settings)
+    entry = Entry(kind="kinesis", name=name, region="us-east-1", endpoint=target.scope.endpoint,
+                  account=target.scope.account, created=created)
+    Ledger.for_settings(settings).record(entry)
+    return entry
+
+
+def test_ledger_alone_is_enough_when_tagging_failed(aws_env, run_cli, kinesis):
+    name = unique("td-untagged")
+    kinesis.create_stream(StreamName=name, ShardCount=1)
+    _record(load_settings(), name)
+    r = run_cli("teardown", "--yes")
+    assert r.code == 0, r.err
+    assert name not in stream_names(kinesis)
+
+
+def test_untagged_stream_recreated_after_our_record_is_left_alone(aws_env, run_cli, kinesis, tmp_path):
+    name = unique("td-recreated")
+    _record(load_settings(), name, created="2020-01-01T00:00:00+00:00")
+    kinesis.create_stream(StreamName=name, ShardCount=1)  # someone else's, made years later
+    r = run_cli("teardown", "--yes")
+    assert r.code == 0, r.err
+    assert "skip" in r.err
+    assert name in stream_names(kinesis)
+    assert ledger_entries(tmp_path) == []
+    kinesis.delete_stream(StreamName=name)
+
+
+def test_stale_ledger_entry_is_cleared(aws_env, run_cli, tmp_path):
+    _record(load_settings(), unique("td-gone"))
+    r = run_cli("teardown", "--yes")
+    assert r.code == 0, r.err
+    assert "forget" in r.err
+    assert ledger_entries(tmp_path) == []
+
+
+def test_lab_filter(aws_env, run_cli, kinesis):
+    a, b = unique("td-laba"), unique("td-labb")
+    assert run_cli("provision", "kinesis", "--stream", a, "--lab", "a", "--yes").code == 0
+    assert run_cli("provision", "kinesis", "--stream", b, "--lab", "b", "--yes").code == 0
+    assert run_cli("teardown", "--lab", "a", "--yes").code == 0
+    names = stream_names(kinesis)
+    assert a not in names and b in names
+    assert run_cli("teardown", "--yes").code == 0
+    assert ours_left(kinesis) == []
+
+
+def test_other_region_is_not_touched(aws_env, run_cli, kinesis, emulator):
+    import boto3
+
+    west = boto3.client("kinesis", endpoint_url=emulator.url, region_name="eu-west-1")
+    east_name, west_name = unique("td-east"), unique("td-west")
+    assert run_cli("provision", "kinesis", "--stream", east_name, "--yes").code == 0
+    assert run_cli("provision", "kinesis", "--stream", west_name, "--yes", "--region", "eu-west-1").code == 0
+    r = run_cli("teardown", "--yes")
+    assert r.code == 0, r.err
+    assert "eu-west-1" in r.err  # the note about entries elsewhere
+    assert east_name not in stream_names(kinesis)
+    assert west_name in west.list_streams()["StreamNames"]
+    assert run_cli("teardown", "--yes", "--region", "eu-west-1").code == 0
+    assert west_name not in west.list_streams()["StreamNames"]
+
+
+class RefusesToDelete(KinesisStream):
+    """AWS accepting a delete and not doing it (or a delete denied): teardown must notice."""
+
+    def delete(self, name):
+        pass
+
+    def wait_gone(self, name):
+        pass
+
+
+def test_leftover_is_reported_and_fails(aws_env, run_cli, kinesis):
+    name = unique("td-stuck")
+    assert run_cli("provision", "kinesis", "--stream", name, "--yes").code == 0
+    target = Target.open(load_settings())
+    target.kinds["kinesis"] = RefusesToDelete(target.aws)
+    report = apply_teardown(target, plan_teardown(target))
+    assert not report.ok
+    assert [i.name for i in report.left] == [name]
+    assert name in leftover_error(report).one_line()
+    # The ledger keeps what could not be deleted, so the next teardown still knows it.
+    assert [e.name for e in target.ledger.entries()] == [name]
+    assert run_cli("teardown", "--yes").code == 0
+    assert name not in stream_names(kinesis)
