@@ -191,3 +191,30 @@ def test_missing_stream_hint_is_a_command_that_works(aws_env, run_cli, kinesis):
     assert run_cli(*hint.split()[1:], "--yes").code == 0
     assert require_stream(AWS(load_settings()), name)["StreamStatus"] == "ACTIVE"
     assert run_cli("teardown", "--yes").code == 0
+
+
+@pytest.mark.parametrize("answer, created", [("n", False), ("y", True)])
+def test_asks_on_a_terminal(aws_env, kinesis, answer, created):
+    """Without --yes on a terminal the plan is confirmed interactively; 'n' changes nothing."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    name = unique("prov-ask")
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "streamlab", "provision", "kinesis", "--stream", name],
+                                stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        os.write(master, f"{answer}\n".encode())
+        out, err = proc.communicate(timeout=60)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert "Create these resources?" in err
+    assert proc.returncode == (0 if created else 1), err
+    assert (name in names(kinesis)) is created
+    if created:
+        kinesis.delete_stream(StreamName=name)
+    else:
+        assert "cancelled: nothing was changed" in err

@@ -170,4 +170,11 @@ class KinesisStream(ResourceKind):
         except c.exceptions.ResourceNotFoundException:
             pass
         except c.exceptions.ResourceInUseException:
-            pass  # already DELETING (or still CREATING: wait_gone then reports it)
+            # Already DELETING: fine. CREATING/UPDATING streams cannot be deleted yet: wait, retry once.
+            found = self.get(name)
+            if found is not None and found.state in ("CREATING", "UPDATING"):
+                self.wait_ready(name)
+                try:
+                    c.delete_stream(StreamName=name, EnforceConsumerDeletion=True)
+                except c.exceptions.ResourceNotFoundException:
+                    pass
