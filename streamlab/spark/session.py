@@ -1,0 +1,91 @@
+"""The SparkSession for `streamlab consume`, and the checks that say what is missing before Spark starts.
+
+Under `spark-submit` (YARN/EMR, any cluster) the master and resources come from spark-submit:
+`getOrCreate` reuses the session it set up and only streamlab's own settings are added. Run
+directly, a lean local session starts: `local[*]`, loopback driver, no UI, few shuffle partitions
+(the state store of a windowed query keeps one partition per shuffle partition, and on a laptop
+200 of them cost more than the data), UTC session time zone so window bounds print the same
+everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Optional
+
+from streamlab.errors import MissingDependency
+
+JAVA_HINT = "install OpenJDK 17 (e.g. `sudo apt-get install openjdk-17-jre-headless`, or `brew install openjdk@17`) or point JAVA_HOME at one"
+
+
+def require_pyspark() -> None:
+    try:
+        import pyarrow  # noqa: F401
+        import pyspark  # noqa: F401
+    except ImportError as exc:
+        raise MissingDependency.extra(exc.name or "pyspark", "spark") from None
+
+
+def under_spark_submit() -> bool:
+    """spark-submit starts the JVM first and hands Python its gateway port."""
+    return bool(os.environ.get("PYSPARK_GATEWAY_PORT"))
+
+
+def find_java() -> str:
+    """Path of the `java` Spark will run: $JAVA_HOME/bin/java when JAVA_HOME is set, else PATH."""
+    home = os.environ.get("JAVA_HOME")
+    if home:
+        java = Path(home) / "bin" / "java"
+        if not os.access(java, os.X_OK):
+            raise MissingDependency(f"JAVA_HOME={home} has no bin/java", f"fix or unset JAVA_HOME, or {JAVA_HINT}")
+        return str(java)
+    java = shutil.which("java")
+    if not java:
+        raise MissingDependency("Java is not installed (no `java` on PATH); Spark needs it", JAVA_HINT)
+    return java
+
+
+def require_spark() -> None:
+    """Fail in one line, before the JVM is launched, when pyspark or Java is missing."""
+    require_pyspark()
+    if not under_spark_submit():
+        find_java()
+
+
+def get_session(app_name: str = "streamlab", *, master: Optional[str] = None, extra_conf: Optional[dict] = None):
+    require_spark()
+    # Python workers must be this interpreter, or they miss the venv's packages (pyarrow, streamlab).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.appName(app_name)
+    conf = {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.streaming.forceDeleteTempCheckpointLocation": "true",
+    }
+    if not under_spark_submit():
+        builder = builder.master(master or os.environ.get("STREAMLAB_SPARK_MASTER", "local[*]"))
+        conf.update(
+            {
+                "spark.driver.host": "127.0.0.1",
+                "spark.driver.bindAddress": "127.0.0.1",
+                "spark.ui.enabled": "false",
+                "spark.ui.showConsoleProgress": "false",
+                "spark.sql.shuffle.partitions": "2",
+                "spark.default.parallelism": "2",
+                "spark.log.level": "ERROR",
+                "spark.sql.adaptive.enabled": "false",
+            }
+        )
+    conf.update(extra_conf or {})
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    if not under_spark_submit():
+        spark.sparkContext.setLogLevel("ERROR")
+    return spark
