@@ -113,12 +113,12 @@ def run_consume(
     spark_trigger = parse_trigger(trigger)
     local_path = check_path(path, any(WRITERS[s].needs_path for s in sinks), sinks[0])
     request = ReadRequest(stream=stream, starting_position=starting_position, max_records_per_batch=max_records_per_batch, reader=reader)
-    read, check = READERS[source]
-    check(settings, request)
-
     from streamlab.spark.session import get_session, require_spark
 
-    require_spark()
+    if spark is None:
+        require_spark()  # Java and pyspark, before anything slow
+    read, check = READERS[source]
+    check(settings, request)
     from streamlab.spark import transforms
 
     transform = transforms.get(dataset)

@@ -60,6 +60,8 @@ def get_session(app_name: str = "streamlab", *, master: Optional[str] = None, ex
     # Python workers must be this interpreter, or they miss the venv's packages (pyarrow, streamlab).
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    if not under_spark_submit():
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # loopback only, and no hostname warning
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName(app_name)
