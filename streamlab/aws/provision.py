@@ -55,7 +55,8 @@ def plan_provision(target: Target, specs: list[Spec], lab: str) -> Plan:
             details += f" (asked for {kind.details(spec.params)}: left as is)"
         if found.state != "ACTIVE":
             details += f" [{found.state}]"
-        tags_missing = any(found.tags.get(k) != v for k, v in streamlab_tags(found.lab or lab).items())
+        owner_lab = found.lab or (entry.lab if entry is not None else lab)
+        tags_missing = any(found.tags.get(k) != v for k, v in streamlab_tags(owner_lab).items())
         if entry is None:
             action = "adopt"
         elif found.state != "ACTIVE" or tags_missing:
@@ -65,7 +66,7 @@ def plan_provision(target: Target, specs: list[Spec], lab: str) -> Plan:
         else:
             action = "exists"
         plan.rows.append(
-            PlanRow(action, spec.kind, spec.name, details, kind.hourly_cost(found.params), spec=spec, found=found, entry=entry, lab=found.lab or lab)
+            PlanRow(action, spec.kind, spec.name, details, kind.hourly_cost(found.params), spec=spec, found=found, entry=entry, lab=owner_lab)
         )
     return plan
 
