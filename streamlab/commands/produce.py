@@ -3,10 +3,15 @@
 Each subcommand carries its source's own options, every sink's options and the run limits, so
 `streamlab produce synthetic --help` documents everything that applies. A new source or sink
 appears here by being registered; nothing in this module changes.
+
+A sink option whose name or flag a source also uses (Binance's feed `--host` vs the socket sink's
+listen `--host`) appears on that source's command as `--sink-<name>` (`--sink-host`): the two
+never share a value, and every other command keeps the plain name.
 """
 
 from __future__ import annotations
 
+import copy
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -91,16 +96,27 @@ def _summary(result: RunResult, source_name: str, sink, dl: DeadLetter) -> None:
         console.warn(f"{dl.count:,} records could not be delivered; they are in {dl.path}")
 
 
+def _namespaced(p: click.Parameter) -> click.Parameter:
+    """A copy of sink option `--x` as `--sink-x` (value `sink_x`), for a source that uses `--x`."""
+    q = copy.copy(p)
+    q.name = f"sink_{p.name}"
+    q.opts = [f"--sink-{o.lstrip('-')}" for o in p.opts if o.startswith("--")] or [f"--sink-{p.name.replace('_', '-')}"]
+    q.secondary_opts = [f"--no-sink-{o[5:]}" if o.startswith("--no-") else f"--sink-{o.lstrip('-')}" for o in p.secondary_opts]
+    return q
+
+
 def _make_command(source_cls) -> click.Command:
     source_names = {p.name for p in source_cls.options}
-    sink_params = [p for p in _sink_params() if p.name not in source_names]
+    source_flags = {o for p in source_cls.options for o in [*p.opts, *getattr(p, "secondary_opts", [])]}
+    clashing = {p.name for p in _sink_params() if p.name in source_names or set(p.opts) & source_flags}
+    sink_params = [_namespaced(p) if p.name in clashing else p for p in _sink_params()]
 
     @aws_options
     def callback(settings: Settings, sink: str, count, duration, rate, quiet, dead_letter, **kw):
         source_opts = {p.name: kw.pop(p.name) for p in source_cls.options}
         sink_cls = SINKS[sink]
-        sink_opts = {p.name: kw.get(p.name) for p in sink_cls.options if p.name in kw}
-        sink_opts.update({p.name: source_opts[p.name] for p in sink_cls.options if p.name in source_opts})
+        keys = {p.name: f"sink_{p.name}" if p.name in clashing else p.name for p in sink_cls.options}
+        sink_opts = {name: kw[key] for name, key in keys.items() if key in kw}
         produce(
             settings,
             source_cls.name,

@@ -4,9 +4,10 @@ from streamlab.sinks.base import Batcher, DeadLetter, Entry, Failure, RetryBatch
 from streamlab.sinks.file import FileSink
 from streamlab.sinks.kinesis import KinesisSink
 from streamlab.sinks.null import NullSink
+from streamlab.sinks.socket import SocketSink
 from streamlab.sinks.stdout import StdoutSink
 from streamlab.sinks.kafka import KafkaSink
 
-SINKS: dict[str, type[Sink]] = {cls.name: cls for cls in (StdoutSink, FileSink, NullSink, KinesisSink, KafkaSink)}
+SINKS: dict[str, type[Sink]] = {cls.name: cls for cls in (StdoutSink, FileSink, NullSink, KinesisSink, KafkaSink, SocketSink)}
 
 __all__ = ["SINKS", "Sink", "Batcher", "DeadLetter", "Entry", "Failure", "RetryBatch", "Stats"]

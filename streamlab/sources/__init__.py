@@ -4,7 +4,10 @@ from streamlab.sources.base import Source
 from streamlab.sources.synthetic import SyntheticSource
 from streamlab.sources.finnhub import FinnhubSource
 from streamlab.sources.binance import BinanceSource
+from streamlab.sources.tweets import TweetsSource
+from streamlab.sources.stdin import StdinSource
+from streamlab.sources.replay import ReplaySource
 
-SOURCES: dict[str, type[Source]] = {cls.name: cls for cls in (SyntheticSource, FinnhubSource, BinanceSource)}
+SOURCES: dict[str, type[Source]] = {cls.name: cls for cls in (SyntheticSource, FinnhubSource, BinanceSource, TweetsSource, StdinSource, ReplaySource)}
 
 __all__ = ["SOURCES", "Source"]
