@@ -12,7 +12,7 @@ from typing import Callable, Iterator, Optional
 from rich.console import Console
 from rich.text import Text
 
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def info(message: str) -> None:

@@ -76,8 +76,11 @@ class Emulator:
         else:
             env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true")
             out = subprocess.DEVNULL if self.quiet else None
+            cmd = [sys.executable, "-m", "streamlab.aws.emulator", "--port", str(self.port)]
+            if not detach:  # a test run or demo killed hard must not leave an emulator behind
+                cmd += ["--parent", str(os.getpid())]
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "streamlab.aws.emulator", "--port", str(self.port)],
+                cmd,
                 stdout=out,
                 stderr=out,
                 stdin=subprocess.DEVNULL,
@@ -107,8 +110,8 @@ class Emulator:
         self.stop()
 
 
-def serve(port: int) -> None:
-    """Serve in the foreground until SIGTERM or Ctrl-C."""
+def serve(port: int, parent: Optional[int] = None) -> None:
+    """Serve in the foreground until SIGTERM or Ctrl-C (or, with `parent`, until that process is gone)."""
     _require_moto()
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     from moto.server import ThreadedMotoServer
@@ -119,7 +122,8 @@ def serve(port: int) -> None:
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     try:
         while not done.wait(1.0):
-            pass
+            if parent is not None and os.getppid() != parent:
+                break  # our parent died without stopping us
     except KeyboardInterrupt:
         pass
     finally:
@@ -129,4 +133,6 @@ def serve(port: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="streamlab's local AWS emulator (moto server on 127.0.0.1)")
     parser.add_argument("--port", type=int, default=4566)
-    serve(parser.parse_args().port)
+    parser.add_argument("--parent", type=int, default=None, help="exit when this parent process is gone")
+    args = parser.parse_args()
+    serve(args.port, args.parent)
