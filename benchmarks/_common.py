@@ -41,10 +41,11 @@ def median(xs: Sequence[float]) -> float:
 
 
 def kinesis_client(url: str):
+    """A client from a new boto3 session (what a script or `streamlab` pays for once per run)."""
     import boto3
 
-    return boto3.client("kinesis", endpoint_url=url, region_name="us-east-1",
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    session = boto3.Session(region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    return session.client("kinesis", endpoint_url=url)
 
 
 def fresh_stream(client, prefix: str = "bench") -> str:

@@ -28,6 +28,8 @@ from streamlab.sinks.base import Batcher, Stats
 from streamlab.sources.base import Source
 
 _DONE = object()
+#: reasons that mean the feeder's end mark was taken: nothing is left in the hand-over
+ENDED_BY_SOURCE = ("count", "source ended")
 #: longest the main thread sleeps between looks at the stop flag and the deadline
 POLL = 0.1
 
@@ -208,12 +210,14 @@ def run(
                 reason = _pump(handoff, batcher, limits, stop, clock, started)
             except Exception as exc:  # the sink failed for good: keep what is left, then report
                 reason, error = "sink failed", exc
-            # Stop the source and flush everything it already handed over.
+            # Stop the source and flush everything it already handed over (unless its end mark,
+            # and so everything before it, has been taken already).
             source.stop()
-            try:
-                _drain(handoff, batcher, feeder)
-            except Exception as exc:
-                error = error or exc
+            if reason not in ENDED_BY_SOURCE:
+                try:
+                    _drain(handoff, batcher, feeder)
+                except Exception as exc:
+                    error = error or exc
             try:
                 batcher.close()
             except Exception as exc:
