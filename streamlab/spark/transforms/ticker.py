@@ -5,7 +5,7 @@ returns: a `data` binary column holding one record's wire form (see `streamlab.r
 `position` (sequence number / offset) and `arrival` where the source has them.
 
 `parse` keeps every input row and says why a row is unusable in `_error` (null for a good row):
-`not JSON` (also a JSON value of the wrong type, e.g. a price of "abc"), `not a JSON object`,
+`not JSON` (also a JSON value of the wrong type, e.g. a price of "abc"), `not a JSON object` (an array),
 `missing fields: ...` (symbol, price and event_time are required; volume may be null). `trades`
 and `quarantine` split on it, so nothing is dropped silently.
 
@@ -51,7 +51,8 @@ def parse(raw: DataFrame) -> DataFrame:
     trimmed = F.ltrim(F.col("_raw"))
     error = (
         F.when(F.col("_raw").isNull() | (F.col("_p").isNull()), F.lit("not JSON"))
-        .when(F.col("_p._corrupt").isNotNull() & ~trimmed.startswith("{"), F.lit("not a JSON object"))
+        # a JSON array (e.g. a provider's batch forwarded whole) is the usual non-object
+        .when(F.col("_p._corrupt").isNotNull() & trimmed.startswith("["), F.lit("not a JSON object"))
         .when(F.col("_p._corrupt").isNotNull(), F.lit("not JSON"))
         .when(missing != "", F.concat(F.lit("missing fields: "), missing))
     )

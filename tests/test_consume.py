@@ -1,0 +1,175 @@
+"""`streamlab consume` end to end: records put into the moto server, read by Spark (local mode).
+
+Records go in with boto3 `put_records` (independent of streamlab's Kinesis sink). Counts are exact:
+every record is either a parsed trade or a quarantined row, once.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from streamlab.records import Trade
+from streamlab.settings import load_settings
+from streamlab.spark.job import run_consume
+from tests.fixtures.aws import unique
+
+pytestmark = pytest.mark.spark
+
+T0 = 1764000000000  # a minute boundary
+
+
+def trades(n: int, start: int = 0, symbols=("Index_1", "Index_2", "Index_3")) -> list[bytes]:
+    out = []
+    for i in range(start, start + n):
+        t = T0 + i * 250  # four trades a second: 240 per minute
+        out.append(Trade("test", symbols[i % len(symbols)], 100.0 + i % 7, 1 + i % 3, t, t, trade_id=i).to_bytes())
+    return out
+
+
+def put(kinesis, stream: str, payloads: list[bytes]) -> None:
+    for i in range(0, len(payloads), 500):
+        chunk = payloads[i : i + 500]
+        resp = kinesis.put_records(
+            StreamName=stream, Records=[{"Data": p, "PartitionKey": str(i + j)} for j, p in enumerate(chunk)]
+        )
+        assert resp["FailedRecordCount"] == 0
+
+
+@pytest.fixture
+def multi_shard_stream(kinesis):
+    name = unique("consume")
+    kinesis.create_stream(StreamName=name, ShardCount=3)
+    kinesis.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
+    yield name
+    kinesis.delete_stream(StreamName=name, EnforceConsumerDeletion=True)
+
+
+def read_parquet(spark, path: Path):
+    return spark.read.parquet(str(path)) if path.exists() else None
+
+
+def test_round_trip_then_restart_from_checkpoint(spark, aws_env, kinesis, multi_shard_stream, tmp_path):
+    stream, out = multi_shard_stream, tmp_path / "out"
+    malformed = [b"not json", b'{"symbol": "Index_1", "event_time": 1}', b"[1, 2]"]
+    put(kinesis, stream, trades(900) + malformed)
+    shards = {s["ShardId"] for s in kinesis.list_shards(StreamName=stream)["Shards"]}
+    assert len(shards) == 3
+
+    settings = load_settings()
+    first = run_consume(settings, stream=stream, sink="parquet", path=str(out), trigger="available-now", quiet=True, spark=spark)
+    assert (first.input_rows, first.trades, first.quarantined) == (903, 900, 3)
+
+    got = read_parquet(spark, out / "trades")
+    ids = [int(r["trade_id"]) for r in got.select("trade_id").collect()]
+    assert sorted(ids) == list(range(900))  # every record once, from all three shards
+    q = read_parquet(spark, out / "_quarantine").collect()
+    assert sorted(r["reason"] for r in q) == ["missing fields: price", "not JSON", "not a JSON object"]
+    assert sorted(r["raw"] for r in q) == sorted(m.decode() for m in malformed)
+
+    # 900 trades at 4/s span 225 s: minutes 0, 1 and 2 are closed by the watermark, minute 3 is not
+    windows = read_parquet(spark, out / "windows").collect()
+    assert first.windows_written == len(windows) == 9
+    assert {r["window_start"].minute for r in windows} == {0, 1, 2}
+    assert sum(r["count"] for r in windows) == 720
+
+    # produce more and run again with the same checkpoint: only the new records, nothing twice
+    put(kinesis, stream, trades(300, start=900))
+    second = run_consume(settings, stream=stream, sink="parquet", path=str(out), trigger="available-now", quiet=True, spark=spark)
+    assert (second.input_rows, second.trades, second.quarantined) == (300, 300, 0)
+    ids = [int(r["trade_id"]) for r in read_parquet(spark, out / "trades").select("trade_id").collect()]
+    assert sorted(ids) == list(range(1200))
+    windows = read_parquet(spark, out / "windows").collect()
+    keys = [(r["symbol"], r["window_start"]) for r in windows]
+    assert len(keys) == len(set(keys))  # a window is written once, final
+    # the minute left open by the first run is closed and written by the second
+    assert {r["window_start"].minute for r in windows} == {0, 1, 2, 3}
+    assert sum(r["count"] for r in windows) == 960
+
+
+def test_console_shows_latest_windows(spark, aws_env, kinesis, fresh_stream, run_cli):
+    put(kinesis, fresh_stream, trades(40) + [b"garbage"])
+    res = run_cli("consume", "--stream", fresh_stream, "--sink", "console", "--trigger", "available-now")
+    assert res.code == 0, res.err
+    assert "waiting for data" in res.err
+    for symbol in ("Index_1", "Index_2", "Index_3"):
+        assert symbol in res.out
+    for column in ("open", "high", "low", "close", "count", "vwap"):
+        assert column in res.out
+    err = " ".join(res.err.split())  # rich wraps long lines at the terminal width
+    assert "1 malformed records quarantined" in err and "garbage" in err
+    assert "41 records read, 40 parsed, 1 quarantined" in err
+
+
+def test_missing_stream_says_how_to_create_it(aws_env, run_cli):
+    res = run_cli("consume", "--stream", "no-such-stream", "--sink", "console")
+    assert res.code == 4
+    assert res.err.strip().count("\n") == 0
+    assert "stream no-such-stream not found" in res.err
+    assert "streamlab provision kinesis --stream no-such-stream" in res.err
+
+
+def test_parquet_needs_a_path(aws_env, run_cli):
+    res = run_cli("consume", "--stream", "x", "--sink", "parquet")
+    assert res.code == 2 and "--sink parquet needs --path" in res.err
+
+
+def _without_java_env(tmp_path: Path) -> dict:
+    """PATH with every directory that holds a `java` replaced by a copy of it minus java."""
+    clean = []
+    for i, d in enumerate(os.environ.get("PATH", "").split(os.pathsep)):
+        if d and (Path(d) / "java").exists():
+            shadow = tmp_path / f"path{i}"
+            shadow.mkdir()
+            for entry in Path(d).iterdir():
+                if entry.name != "java":
+                    (shadow / entry.name).symlink_to(entry)
+            d = str(shadow)
+        clean.append(d)
+    env = dict(os.environ, PATH=os.pathsep.join(clean))
+    env.pop("JAVA_HOME", None)
+    return env
+
+
+def test_missing_java_is_one_line(tmp_path):
+    env = _without_java_env(tmp_path)
+    res = subprocess.run(
+        [sys.executable, "-m", "streamlab", "consume", "--stream", "x", "--endpoint-url", "http://127.0.0.1:9"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert res.returncode == 3, res.stderr
+    assert res.stderr.strip().count("\n") == 0
+    assert "Java is not installed" in res.stderr and "OpenJDK 17" in res.stderr
+
+
+def test_bad_java_home_is_one_line(tmp_path):
+    env = dict(os.environ, JAVA_HOME=str(tmp_path / "nojdk"))
+    res = subprocess.run(
+        [sys.executable, "-m", "streamlab", "consume", "--stream", "x", "--endpoint-url", "http://127.0.0.1:9"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert res.returncode == 3 and "JAVA_HOME" in res.stderr and res.stderr.strip().count("\n") == 0
+
+
+def test_missing_pyspark_names_the_extra(tmp_path):
+    # Make `import pyspark` fail the way it does when the extra is not installed.
+    blocker = tmp_path / "sitecustomize.py"
+    blocker.write_text(
+        "import sys\n"
+        "class _NoSpark:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'pyspark' or name.startswith('pyspark.'):\n"
+        "            raise ModuleNotFoundError(\"No module named 'pyspark'\", name='pyspark')\n"
+        "sys.meta_path.insert(0, _NoSpark())\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), str(Path(__file__).parents[1])]))
+    res = subprocess.run(
+        [sys.executable, "-m", "streamlab", "consume", "--stream", "x", "--endpoint-url", "http://127.0.0.1:9"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert res.returncode == 3, res.stderr
+    assert 'pip install "streamlab[spark]"' in res.stderr and res.stderr.strip().count("\n") == 0
