@@ -31,7 +31,7 @@ def write(path: Path, source: str, endpoint: str, frames: list[tuple[float, str]
     header = {"streamlab_capture": 1, "source": source, "started": START, "endpoint": endpoint,
               "generated_by": "scripts/make_captures.py"}
     body = json.dumps(header) + "\n" + "".join(json.dumps({"t": round(t, 6), "frame": f}) + "\n" for t, f in frames)
-    with open(path, "wb") as fh, gzip.GzipFile(fileobj=fh, mode="wb", mtime=0, compresslevel=9) as gz:
+    with open(path, "wb") as fh, gzip.GzipFile(filename="", fileobj=fh, mode="wb", mtime=0, compresslevel=9) as gz:
         gz.write(body.encode())
     print(f"{path.relative_to(ROOT)}: {len(frames)} frames, {path.stat().st_size / 1024:.0f} KiB")
 

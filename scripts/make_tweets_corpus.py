@@ -153,7 +153,7 @@ def main() -> None:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     body = "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in posts).encode()
-    with open(out, "wb") as fh, gzip.GzipFile(fileobj=fh, mode="wb", mtime=0, compresslevel=9) as gz:
+    with open(out, "wb") as fh, gzip.GzipFile(filename="", fileobj=fh, mode="wb", mtime=0, compresslevel=9) as gz:
         gz.write(body)  # mtime=0: the same input gives the same bytes
     distinct = {w for p in posts for w in p["text"].split() if w.startswith("#")}
     print(f"{out}: {len(posts):,} posts, {len(distinct)} distinct hashtags, {out.stat().st_size / 1024:.0f} KiB")

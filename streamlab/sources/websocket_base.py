@@ -327,6 +327,7 @@ class WebSocketSource(FrameFeed):
         buf = b""
         pos = 0
         parts: list[bytes] = []  # fragments of a message in progress
+        planned = False  # the provider announced a shutdown: reconnect after this chunk
         while not stop.is_set():
             try:
                 chunk = sock.recv(262144)
@@ -394,8 +395,10 @@ class WebSocketSource(FrameFeed):
                     try:
                         out = handle(text, ingest_ms)
                     except Reconnect as exc:
+                        # finish the frames already received, then reconnect (no backoff)
                         console.warn(f"{self.name}: {exc}; reconnecting now")
-                        return "shutdown"
+                        planned = True
+                        continue
                     for record in out:
                         yield record
                 elif op == 9:  # ping: the pong echoes the payload (RFC 6455; Binance drops us without it)
@@ -407,6 +410,8 @@ class WebSocketSource(FrameFeed):
                 elif op == 8:  # close
                     return "closed"
                 # op 10 (unsolicited pong) only counts as activity
+            if planned:
+                return "shutdown"
             if rotate_at is not None and now >= rotate_at:
                 return "rotate"
         return "stopped"

@@ -1,0 +1,93 @@
+"""--record on a live feed, then `produce replay`: the same records, offline."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+
+import pytest
+
+from tests.test_feed_websocket import KEY, binance_trade, finnhub_trades
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("STREAMLAB_HOME", str(tmp_path / "home"))
+
+
+def test_replay_reproduces_a_live_binance_run_exactly(wsfeed, run_cli, tmp_path):
+    feed = wsfeed(
+        [("send", binance_trade(i)) for i in range(4)] + [("send", "{oops"), ("drop",)],
+        # a planned reconnect: frames the provider sends after its notice may be missed (we reconnect at once)
+        [("send", binance_trade(4, "ethusdt", "3011.50")), ("send", json.dumps({"data": {"e": "serverShutdown", "E": 1}}))],
+        [("send", binance_trade(5))],
+    )
+    cap = tmp_path / "live.jsonl.gz"
+    live = run_cli("produce", "binance", "--url", feed.url, "--symbols", "btcusdt,ethusdt",
+                   "--record", str(cap), "--count", "6", "--quiet")
+    assert live.code == 0, live.err
+    assert len(live.out.splitlines()) == 6
+    with gzip.open(cap, "rt") as fh:
+        header = json.loads(fh.readline())
+        assert header["source"] == "binance" and len(fh.readlines()) == 8  # every text frame, bad ones too
+    again = run_cli("produce", "replay", str(cap), "--speed", "max", "--quiet")
+    assert again.code == 0, again.err
+    assert again.out == live.out  # byte for byte, ingest_time included
+
+
+def test_replay_of_a_finnhub_capture_needs_no_key_and_masks_it(wsfeed, run_cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("FINNHUB_API_KEY", KEY)
+    feed = wsfeed([("send", json.dumps({"type": "ping"})),
+                   ("send", finnhub_trades(("AAPL", 189.25, 1764000000003, 100), ("AAPL", 189.5, 1764000000004, 7)))])
+    cap = tmp_path / "fh.jsonl"
+    live = run_cli("produce", "finnhub", "--url", feed.url, "--record", str(cap), "--count", "2", "--quiet")
+    assert live.code == 0, live.err
+    assert KEY not in cap.read_text()
+    monkeypatch.delenv("FINNHUB_API_KEY")
+    again = run_cli("produce", "replay", str(cap), "--speed", "max")
+    assert again.code == 0, again.err
+    assert again.out == live.out
+    assert "frames 2, records 2" in " ".join(again.err.split())
+
+
+def test_replay_keeps_the_recorded_pacing_scaled_by_speed(run_cli, tmp_path):
+    cap = tmp_path / "c.jsonl"
+    frames = [(100.0 + 0.4 * i, binance_trade(i)) for i in range(3)]  # 0.8 s recorded
+    cap.write_text(json.dumps({"streamlab_capture": 1, "source": "binance"}) + "\n"
+                   + "".join(json.dumps({"t": t, "frame": f}) + "\n" for t, f in frames))
+    t0 = time.monotonic()
+    r = run_cli("produce", "replay", str(cap), "--speed", "2", "--quiet")
+    took = time.monotonic() - t0
+    assert r.code == 0 and len(r.out.splitlines()) == 3
+    assert 0.4 <= took < 1.5
+    t0 = time.monotonic()
+    run_cli("produce", "replay", str(cap), "--speed", "max", "--quiet")
+    assert time.monotonic() - t0 < 0.4
+
+
+def test_shipped_captures_replay_offline(run_cli):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "examples" / "captures"
+    fh = run_cli("produce", "replay", str(root / "finnhub.jsonl.gz"), "--speed", "max", "--sink", "null")
+    assert fh.code == 0, fh.err
+    flat = " ".join(fh.err.split())
+    assert "Invalid symbol" in flat and "errors 1" in flat and "malformed 0" in flat
+    bn = run_cli("produce", "replay", str(root / "binance.jsonl.gz"), "--speed", "max", "--count", "5", "--quiet")
+    assert bn.code == 0 and [json.loads(x)["source"] for x in bn.out.splitlines()] == ["binance"] * 5
+
+
+@pytest.mark.parametrize("content,speed,expect", [
+    (None, "max", "error: no capture file at"),
+    ("hello\n", "max", "is not a streamlab capture"),
+    ('{"streamlab_capture": 1, "source": "synthetic"}\n', "max", "replay cannot parse"),
+    ('{"streamlab_capture": 1, "source": "binance"}\n', "fast", "error: bad --speed 'fast'"),
+])
+def test_replay_bad_input_is_one_line(run_cli, tmp_path, content, speed, expect):
+    cap = tmp_path / "x.jsonl"
+    if content is not None:
+        cap.write_text(content)
+    r = run_cli("produce", "replay", str(cap), "--speed", speed)
+    assert r.code == 2 and expect in r.err and "Traceback" not in r.err
+    assert len(r.err.strip().splitlines()) <= 2
