@@ -21,6 +21,8 @@ from __future__ import annotations
 import collections
 import logging
 import os
+import socket
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
@@ -241,6 +243,92 @@ def scrub(text: str, sec: Optional[KafkaSecurity]) -> str:
     """Remove the password from any text before it reaches a message (belt and braces)."""
     secret = sec.secret() if sec is not None else ""
     return text.replace(secret, "**********") if secret else text
+
+
+# -- pre-flight and bounded connection ------------------------------------------------------------
+def _split(server: str) -> tuple[str, int]:
+    host, sep, port = server.rpartition(":")
+    if not sep:
+        return server, 9092
+    return host.strip("[]"), int(port)
+
+
+def preflight(sec: KafkaSecurity, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Check that some bootstrap server accepts TCP (and a TLS handshake, for SSL protocols).
+
+    kafka-python 3.0 retries a refused connection until its bootstrap timeout, and never times
+    out a TLS handshake with a listener that does not speak TLS (it waits forever). This check
+    answers both in at most `timeout` seconds per server, with the reason.
+    """
+    reasons = []
+    for server in sec.servers:
+        try:
+            host, port = _split(server)
+        except ValueError:
+            raise ConfigError(f"bad Kafka bootstrap server {server!r}", "write HOST:PORT, several separated by commas") from None
+        try:
+            sock = socket.create_connection((host, port), timeout=timeout)
+        except socket.timeout:
+            reasons.append(f"{server}: no answer within {timeout:.0f}s")
+            continue
+        except OSError as exc:
+            reasons.append(f"{server}: {exc.strerror or exc}")
+            continue
+        try:
+            if not sec.uses_tls:
+                return
+            import ssl
+
+            ctx = ssl.create_default_context(cafile=sec.ca_file) if sec.ca_file else ssl.create_default_context()
+            sock.settimeout(timeout)
+            try:
+                with ctx.wrap_socket(sock, server_hostname=host):
+                    return
+            except ssl.SSLCertVerificationError as exc:
+                raise ConnectionFailed(
+                    f"the TLS certificate of Kafka at {server} is not trusted ({exc.verify_message})",
+                    "pass --ca-file PATH with your cluster's CA certificate (PEM), or check the host name",
+                ) from None
+            except (ssl.SSLError, socket.timeout, OSError) as exc:
+                what = "no TLS answer" if isinstance(exc, socket.timeout) else f"TLS failed ({exc})"
+                raise ConnectionFailed(
+                    f"{what} from Kafka at {server} over {sec.protocol}",
+                    "is this a TLS listener? check --security-protocol (PLAINTEXT/SASL_PLAINTEXT for a plain port) and the port number",
+                ) from None
+        finally:
+            sock.close()
+    raise ConnectionFailed(
+        f"cannot reach Kafka at {sec.describe()}: {'; '.join(reasons)}",
+        "check the host and port (--bootstrap / HWE_BOOTSTRAP), that the broker is running and your network or VPN "
+        "allows it; for a local broker run `streamlab local up --kafka`",
+    )
+
+
+def connect(make, sec: KafkaSecurity, logs: "KafkaLogCapture", timeout: float = CONNECT_TIMEOUT_S):
+    """`make()` (a kafka-python client constructor) with a hard time bound and a one-line error.
+
+    The constructor runs on a daemon thread: if kafka-python hangs past its own bootstrap timeout,
+    we stop waiting, report, and the abandoned thread dies with the process.
+    """
+    box: dict = {}
+
+    def target():
+        try:
+            box["client"] = make()
+        except BaseException as exc:  # handed to the caller below
+            box["error"] = exc
+
+    t = threading.Thread(target=target, name="kafka-connect", daemon=True)
+    t.start()
+    t.join(timeout + 3.0)
+    if t.is_alive():
+        raise explain(TimeoutError(f"no answer within {timeout:.0f}s"), sec, list(logs.lines), timeout=timeout)
+    if "error" in box:
+        exc = box["error"]
+        if type(exc).__module__.startswith("kafka"):
+            raise explain(exc, sec, list(logs.lines), timeout=timeout) from None
+        raise exc
+    return box["client"]
 
 
 # -- diagnostics ----------------------------------------------------------------------------------

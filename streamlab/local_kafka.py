@@ -126,8 +126,12 @@ class LocalBroker:
     def port(self) -> int:
         return self.info.port
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 3.0) -> None:
         stop(self.info, timeout=timeout, proc=self.proc)
+
+    def kill(self) -> None:
+        """Stop at once, like a crash (tests: a broker vanishing mid-run)."""
+        stop(self.info, timeout=0, proc=self.proc)
 
     def __enter__(self) -> "LocalBroker":
         return self
@@ -214,15 +218,19 @@ def status(info: Optional[BrokerInfo]) -> str:
     return "running" if _is_our_broker(info) and _port_open(info.port) else "stopped"
 
 
-def stop(info: BrokerInfo, *, timeout: float = 10.0, proc: Optional[subprocess.Popen] = None, state_dir: Optional[Path] = None) -> bool:
-    """Stop the broker (SIGTERM, then SIGKILL after `timeout`); True if one was running."""
+def stop(info: BrokerInfo, *, timeout: float = 3.0, proc: Optional[subprocess.Popen] = None, state_dir: Optional[Path] = None) -> bool:
+    """Stop the broker (SIGTERM, then SIGKILL after `timeout`); True if one was running.
+
+    tansu's graceful shutdown waits for its clients to disconnect; its storage is memory, so
+    nothing is lost by not waiting long.
+    """
     was_running = False
     if proc is not None:
         if proc.poll() is None:
             was_running = True
-            proc.terminate()
+            proc.terminate() if timeout > 0 else proc.kill()
             try:
-                proc.wait(timeout=timeout)
+                proc.wait(timeout=timeout if timeout > 0 else 5)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()

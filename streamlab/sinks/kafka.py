@@ -29,7 +29,8 @@ from streamlab.kafka_config import (
     KafkaLogCapture,
     KafkaSecurity,
     admin_kwargs,
-    explain,
+    connect,
+    preflight,
     producer_kwargs,
     resolve,
     scrub,
@@ -89,6 +90,7 @@ class KafkaSink(Sink):
             from kafka import KafkaAdminClient, KafkaProducer
         except ImportError:  # pragma: no cover - a core dependency
             raise ConfigError("kafka-python is not installed", 'reinstall streamlab: pip install "streamlab"') from None
+        preflight(self.sec)
         self.logs = KafkaLogCapture().install()
         try:
             self._check_topic(KafkaAdminClient)
@@ -98,12 +100,7 @@ class KafkaSink(Sink):
             raise
 
     def _connect(self, make):
-        try:
-            return make()
-        except Exception as exc:
-            if type(exc).__module__.startswith("kafka"):
-                raise explain(exc, self.sec, list(self.logs.lines) if self.logs else (), timeout=CONNECT_TIMEOUT_S) from None
-            raise
+        return connect(make, self.sec, self.logs, CONNECT_TIMEOUT_S)
 
     def _check_topic(self, admin_cls) -> None:
         admin = self._connect(lambda: admin_cls(**admin_kwargs(self.sec)))
