@@ -7,7 +7,8 @@ from streamlab.sources.binance import BinanceSource
 from streamlab.sources.tweets import TweetsSource
 from streamlab.sources.stdin import StdinSource
 from streamlab.sources.replay import ReplaySource
+from streamlab.sources.reviews import ReviewsSource
 
-SOURCES: dict[str, type[Source]] = {cls.name: cls for cls in (SyntheticSource, FinnhubSource, BinanceSource, TweetsSource, StdinSource, ReplaySource)}
+SOURCES: dict[str, type[Source]] = {cls.name: cls for cls in (SyntheticSource, FinnhubSource, BinanceSource, TweetsSource, StdinSource, ReplaySource, ReviewsSource)}
 
 __all__ = ["SOURCES", "Source"]
