@@ -7,7 +7,8 @@ from streamlab.sinks.null import NullSink
 from streamlab.sinks.socket import SocketSink
 from streamlab.sinks.stdout import StdoutSink
 from streamlab.sinks.kafka import KafkaSink
+from streamlab.sinks.firehose import FirehoseSink
 
-SINKS: dict[str, type[Sink]] = {cls.name: cls for cls in (StdoutSink, FileSink, NullSink, KinesisSink, KafkaSink, SocketSink)}
+SINKS: dict[str, type[Sink]] = {cls.name: cls for cls in (StdoutSink, FileSink, NullSink, KinesisSink, KafkaSink, SocketSink, FirehoseSink)}
 
 __all__ = ["SINKS", "Sink", "Batcher", "DeadLetter", "Entry", "Failure", "RetryBatch", "Stats"]
