@@ -45,7 +45,7 @@ class Target:
 
 @dataclass
 class PlanRow:
-    action: str  # provision: create | exists | adopt | resume; teardown: delete | forget | skip
+    action: str  # provision: create | exists | adopt | resume | use; teardown: delete | forget | skip | keep
     kind: str
     name: str
     details: str = ""
@@ -82,10 +82,15 @@ class Plan:
 
 
 def fmt_cost(hourly: Optional[float]) -> str:
-    return "-" if hourly is None else f"${hourly:,.3f}"
+    if hourly is None:
+        return "-"
+    if 0 < hourly < 0.0005:
+        return "<$0.001"  # a schedule's few cents a month: not zero, say so
+    return f"${hourly:,.3f}"
 
 
-_STYLE = {"create": "green", "adopt": "cyan", "resume": "cyan", "delete": "red", "forget": "yellow", "skip": "yellow", "exists": "dim"}
+_STYLE = {"create": "green", "adopt": "cyan", "resume": "cyan", "delete": "red", "forget": "yellow", "skip": "yellow",
+          "exists": "dim", "use": "dim", "keep": "yellow"}
 
 
 def render(plan: Plan, kinds: dict[str, ResourceKind]) -> None:

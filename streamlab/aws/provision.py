@@ -5,7 +5,9 @@ Planning looks each requested resource up first:
 - present and streamlab's (tag or ledger) -> `exists` (recorded), `adopt` (tagged, not recorded
   here yet: it gets recorded) or `resume` (recorded by a run that stopped before it was ACTIVE and
   tagged: that is finished now); nothing is created;
-- present and not streamlab's -> a clear error; streamlab never modifies what it did not create.
+- present and not streamlab's -> a clear error; streamlab never modifies what it did not create,
+  except where the spec says `existing="use"` (the bucket a Firehose writes to, a policy attachment
+  that was already there): then it is used as is (`use`), never recorded, never deleted.
 
 Applying creates resources in dependency order (`rank`). Each one is written to the ledger as soon as
 its create call returns (with its ARN), before it is waited on and before the next one is created, so
@@ -28,10 +30,16 @@ from streamlab.errors import ConfigError
 
 def plan_provision(target: Target, specs: list[Spec], lab: str) -> Plan:
     plan = Plan(title="provision plan", scope=target.scope)
-    ordered = sorted(specs, key=lambda s: target.kind(s.kind).rank)
-    for raw in ordered:
-        kind = target.kind(raw.kind)
-        spec = kind.normalise(raw)
+    ordered = [target.kind(s.kind).normalise(s) for s in specs]
+    ordered.sort(key=lambda s: target.kind(s.kind).rank)  # stable: same rank keeps the given order
+    planned = {(s.kind, s.name) for s in ordered}
+    seen: set[tuple[str, str]] = set()
+    for spec in ordered:
+        if (spec.kind, spec.name) in seen:
+            continue  # the same resource asked for twice (two --email flags alike): once is enough
+        seen.add((spec.kind, spec.name))
+        kind = target.kind(spec.kind)
+        kind.check(spec, planned)
         found = kind.get(spec.name)
         entry = target.ledger.find(target.scope, spec.kind, spec.name)
         if found is None:
@@ -45,24 +53,30 @@ def plan_provision(target: Target, specs: list[Spec], lab: str) -> Plan:
                 "wait a minute for AWS to finish, then rerun",
             )
         if not owned(found, entry):
+            if spec.existing == "use":
+                plan.rows.append(
+                    PlanRow("use", spec.kind, spec.name, kind.details(found.params) + " (already there, not streamlab's: used as is, never deleted)",
+                            kind.hourly_cost(found.params), spec=spec, found=found, lab=lab)
+                )
+                continue
             raise ConfigError(
                 f"{kind.label} {spec.name} already exists in {target.scope.describe()} but streamlab did not create it "
                 "(no streamlab tag, not in the ledger)",
                 "pick another name; streamlab never modifies or deletes resources it did not create",
             )
         details = kind.details(found.params)
-        if found.params != spec.params:
+        if details != kind.details(spec.params):
             details += f" (asked for {kind.details(spec.params)}: left as is)"
-        if found.state != "ACTIVE":
+        if not kind.is_ready(found):
             details += f" [{found.state}]"
         owner_lab = found.lab or (entry.lab if entry is not None else lab)
-        tags_missing = any(found.tags.get(k) != v for k, v in streamlab_tags(owner_lab).items())
+        tags_missing = kind.taggable and any(found.tags.get(k) != v for k, v in streamlab_tags(owner_lab).items())
         if entry is None:
             action = "adopt"
-        elif found.state != "ACTIVE" or tags_missing:
-            # Recorded by an earlier run that stopped half-way: finish its job (wait, tag).
+        elif not kind.is_ready(found) or tags_missing:
+            # Recorded by an earlier run that stopped half-way: finish its job (wait, tag, configure).
             action = "resume"
-            details += " (will finish: wait until ACTIVE, add streamlab tags)"
+            details += " (will finish: wait until ready, add streamlab tags)"
         else:
             action = "exists"
         plan.rows.append(
@@ -90,23 +104,37 @@ def apply_provision(target: Target, plan: Plan, lab: str) -> list[Applied]:
             entry = _record(target, row, arn, row.spec.params, row.lab or lab, created="")
             found = kind.wait_ready(row.name)
             kind.ensure_tags(found, tags)
+            found = _configure(kind, row, found)
             _record(target, row, found.arn or arn, found.params, row.lab or lab, created=entry.created)
             console.info(f"created {kind.label} {row.name}: {found.state}, recorded in {target.ledger.path}")
             out.append(Applied(row, found))
         elif row.action in ("exists", "adopt", "resume"):
             found = row.found
             assert found is not None
-            if found.state != "ACTIVE":
+            if not kind.is_ready(found):
                 console.info(f"waiting for {kind.label} {row.name} ({found.state}) ...")
                 found = kind.wait_ready(row.name)
             kind.ensure_tags(found, tags)
+            # Settle what belongs to it (seed items, access block) unless the user's resource
+            # differs from what was asked: then it is left as is.
+            if row.action == "resume" or (row.spec is not None and kind.details(found.params) == kind.details(row.spec.params)):
+                found = _configure(kind, row, found)
             if row.action == "adopt" or row.entry is None:
                 _record(target, row, found.arn, found.params, row.lab or lab, created="")
                 console.info(f"adopted {kind.label} {row.name} (tagged by streamlab): recorded in {target.ledger.path}")
             else:
                 console.info(f"{kind.label} {row.name} already exists: nothing created")
             out.append(Applied(row, found))
+        elif row.action == "use":
+            console.info(f"using {kind.label} {row.name}, which streamlab did not create: not recorded, never deleted")
+            out.append(Applied(row, row.found))
     return out
+
+
+def _configure(kind, row: PlanRow, found: Found) -> Found:
+    assert row.spec is not None
+    kind.configure(row.spec, found)
+    return kind.get(row.name) or found
 
 
 def _record(target: Target, row: PlanRow, arn: Optional[str], params: dict, lab: str, created: str) -> Entry:
@@ -136,6 +164,39 @@ def provision(settings, specs: list[Spec], *, yes: bool = False, dry_run: bool =
             console.info("nothing to create: everything in the plan already exists")
         return []
     applied = apply_provision(target, plan, settings.lab)
-    total = sum(r.row.hourly or 0.0 for r in applied)
-    console.info(f"done. est. ${total:,.3f}/hour while it exists; see `streamlab status`, delete with `streamlab teardown`")
+    total = sum(r.row.hourly or 0.0 for r in applied if r.row.action != "use")
+    from streamlab.aws.plan import fmt_cost
+
+    console.info(f"done. est. {fmt_cost(total)}/hour while it exists; see `streamlab status`, delete with `streamlab teardown`")
+    return applied
+
+
+def provision_blueprint(settings, build, *, yes: bool = False, dry_run: bool = False, diagram: bool = False,
+                        **kind_options) -> list[Applied]:
+    """`build(arns) -> Blueprint` (see `streamlab.aws.blueprints`). With `diagram`, print its Mermaid
+    flowchart on stdout and stop, without contacting AWS (a placeholder account fills the ARNs)."""
+    from streamlab.aws.resources.common import Arns
+
+    if diagram:
+        bp = build(Arns(region=settings.effective_region, account="123456789012"))
+        print(bp.mermaid(), end="")
+        return []
+    target = Target.open(settings, **kind_options)
+    bp = build(Arns(region=target.scope.region, account=target.scope.account or "123456789012"))
+    plan = plan_provision(target, bp.specs, settings.lab)
+    from streamlab.aws.plan import confirm
+
+    if not confirm(plan, target.kinds, yes=yes, dry_run=dry_run, question="Create these resources?"):
+        if not dry_run and not plan.changes:
+            console.info("nothing to create: everything in the plan already exists")
+            for note in bp.notes:
+                console.info(note)
+        return []
+    applied = apply_provision(target, plan, settings.lab)
+    total = sum(r.row.hourly or 0.0 for r in applied if r.row.action != "use")
+    from streamlab.aws.plan import fmt_cost
+
+    console.info(f"done. est. {fmt_cost(total)}/hour while it exists; see `streamlab status`, delete with `streamlab teardown`")
+    for note in bp.notes:
+        console.info(note)
     return applied

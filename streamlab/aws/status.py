@@ -1,13 +1,17 @@
 """`streamlab status`: what streamlab created (ledger + tags) that still exists, and what it costs.
 
 Costs are estimates from list prices (see each resource kind), per hour while the resource exists;
-data and request charges are not included.
+data and request charges are not included, except on an EventBridge schedule row, which estimates
+what the runs it triggers cost (Lambda, DynamoDB and Firehose per run, see `resources/events.py`).
+Every running EMR cluster in the region, whoever created it, gets a warning line (id, name, age,
+instance count): clusters are the labs' biggest bill.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Optional
+from datetime import datetime, timezone
+from typing import Callable, Optional
 
 from streamlab.aws import inventory
 from streamlab.aws.plan import Target, fmt_cost
@@ -33,6 +37,7 @@ class Status:
     resources: list[Row] = field(default_factory=list)
     gone_from_ledger: list[dict] = field(default_factory=list)  # recorded, no longer exists
     elsewhere: dict[str, int] = field(default_factory=dict)
+    emr_clusters: list[dict] = field(default_factory=list)  # every running cluster in the region
 
     @property
     def hourly_total_usd(self) -> float:
@@ -44,7 +49,8 @@ class Status:
         return d
 
 
-def collect_status(target: Target, lab: Optional[str] = None) -> Status:
+def collect_status(target: Target, lab: Optional[str] = None,
+                   now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> Status:
     st = Status(endpoint=target.scope.endpoint, region=target.scope.region, account=target.scope.account)
     for item in inventory.collect(target, lab):
         kind = target.kind(item.kind)
@@ -66,6 +72,13 @@ def collect_status(target: Target, lab: Optional[str] = None) -> Status:
             )
         )
     st.elsewhere = inventory.other_scopes(target)
+    from streamlab.aws.resources.emr import running_clusters
+
+    at = now()
+    for c in running_clusters(target.aws):
+        age = c.age_hours(at)
+        st.emr_clusters.append({"id": c.id, "name": c.name, "state": c.state, "instances": c.instances,
+                                "age_hours": None if age is None else round(age, 2), "streamlab": c.ours})
     return st
 
 
@@ -98,6 +111,16 @@ def render(st: Status, kinds) -> None:
     if st.elsewhere:
         listed = "; ".join(f"{n} in {w}" for w, n in sorted(st.elsewhere.items()))
         out.print(f"the ledger also lists resources elsewhere, not looked at here: {listed}")
+    for c in st.emr_clusters:
+        age = "unknown age" if c["age_hours"] is None else f"up {c['age_hours']:.1f} h"
+        how = "`streamlab teardown --emr` terminates it" if c["streamlab"] else "not streamlab's: terminate it in the EMR console"
+        from rich.markup import escape
+
+        out.print(
+            f"[yellow]warning: EMR cluster {c['id']} ({escape(c['name'])}) is {c['state']}, {age}, {c['instances']} instances, "
+            f"billing per instance-hour; {how} when you are done[/]",
+            markup=True,
+        )
 
 
 def status(settings, *, lab: Optional[str] = None, output: str = "table") -> Status:

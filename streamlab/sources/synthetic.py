@@ -16,13 +16,8 @@ from streamlab.errors import ConfigError
 from streamlab.records import Trade
 from streamlab.sources.base import Source
 
-DEFAULT_SYMBOLS = {"Index_1": 100.0, "Index_2": 90.0, "Index_3": 80.0, "Index_4": 70.0, "Index_5": 60.0}
-MAX_MOVE = 0.005
-
-
-def step(price: float, rng: random.Random) -> float:
-    """One random-walk step: at most +-0.5 % of the price, rounded to cents, floor 0.01."""
-    return max(0.01, round(price * (1.0 + rng.uniform(-MAX_MOVE, MAX_MOVE)), 2))
+# The walk lives in a dependency-free module so the ticker Lambda's zip can carry it; same function.
+from streamlab.random_walk import DEFAULT_SYMBOLS, MAX_MOVE, step  # noqa: E402,F401
 
 
 def parse_symbols(text: str | None) -> dict[str, float]:

@@ -15,8 +15,34 @@ from streamlab.aws.resources.base import (
     Spec,
     streamlab_tags,
 )
+from streamlab.aws.resources.dynamodb import DynamoTable
+from streamlab.aws.resources.emr import EmrCluster
+from streamlab.aws.resources.events import EventRule, EventTarget
+from streamlab.aws.resources.firehose import FirehoseStream
+from streamlab.aws.resources.function import LambdaDestination, LambdaFunction
+from streamlab.aws.resources.iam import IamAttachment, IamPolicy, IamRole
 from streamlab.aws.resources.kinesis import KinesisStream
+from streamlab.aws.resources.s3 import S3Bucket
+from streamlab.aws.resources.sns import SnsSubscription, SnsTopic
 
-KINDS: dict[str, type[ResourceKind]] = {cls.kind: cls for cls in (KinesisStream,)}
+KINDS: dict[str, type[ResourceKind]] = {
+    cls.kind: cls
+    for cls in (
+        KinesisStream,
+        S3Bucket,
+        DynamoTable,
+        SnsTopic,
+        IamPolicy,
+        IamRole,
+        IamAttachment,
+        SnsSubscription,
+        FirehoseStream,
+        LambdaFunction,
+        LambdaDestination,
+        EventRule,
+        EventTarget,
+        EmrCluster,
+    )
+}
 
 __all__ = ["KINDS", "CREATED_BY", "TAG_CREATED_BY", "TAG_LAB", "Found", "ResourceKind", "Spec", "streamlab_tags"]

@@ -41,6 +41,10 @@ class Spec:
     kind: str
     name: str
     params: dict[str, Any] = field(default_factory=dict)
+    # "refuse": a same-named resource streamlab did not create is an error (the default).
+    # "use": it is used as it is, never recorded, never modified or deleted (e.g. the bucket a
+    # Firehose writes to, a policy attachment that was already there).
+    existing: str = "refuse"
 
 
 @dataclass
@@ -73,6 +77,11 @@ class ResourceKind:
     kind: ClassVar[str]  # registry key and ledger `kind`, e.g. "kinesis"
     label: ClassVar[str]  # for people, e.g. "Kinesis stream"
     rank: ClassVar[int] = 50
+    # False for things AWS cannot tag (a policy attachment, an SNS subscription, an EventBridge
+    # target, a Lambda destination): the ledger entry is then the only record that it is ours.
+    taggable: ClassVar[bool] = True
+    # Set (to the flag's name) for kinds teardown only deletes when asked, e.g. EMR clusters: "--emr".
+    opt_in: ClassVar[Optional[str]] = None
 
     def __init__(
         self,
@@ -99,6 +108,13 @@ class ResourceKind:
         """Estimated $/hour while it exists (list price, us-east-1, data charges excluded)."""
         return None
 
+    def check(self, spec: Spec, planned: set[tuple[str, str]]) -> None:
+        """Live checks before anything is created (ConfigError), e.g. that a role to attach a
+        policy to exists. `planned` holds the (kind, name) pairs created by the same plan."""
+
+    def is_ready(self, found: Found) -> bool:
+        return found.state == "ACTIVE"
+
     # --- talking to AWS --------------------------------------------------------------------
     def get(self, name: str) -> Optional[Found]:
         raise NotImplementedError
@@ -111,6 +127,10 @@ class ResourceKind:
 
     def ensure_tags(self, found: Found, tags: dict[str, str]) -> None:
         raise NotImplementedError
+
+    def configure(self, spec: Spec, found: Found) -> None:
+        """Settle what belongs to the resource once it is ready (seed a table, a bucket's access
+        block). Runs on every provision, so it must be idempotent and never undo user data."""
 
     def list_ours(self) -> list[Found]:
         raise NotImplementedError

@@ -1,8 +1,9 @@
 """Kinesis data streams as a resource kind: provisioned (N shards) or on-demand.
 
 Prices are us-east-1 list prices used only for the estimate shown in plans and `status`:
-provisioned $0.015 per shard-hour, on-demand $0.04 per stream-hour; PUT payload units and data
-charges are not included. Other regions cost a little more.
+provisioned $0.015 per shard-hour, on-demand $0.04 per stream-hour; retention beyond 24 h (up to 7
+days) adds $0.02 per shard-hour on provisioned streams (on-demand bills it per GB, not estimated);
+PUT payload units and data charges are not included. Other regions cost a little more.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from streamlab.aws.resources.base import TAG_CREATED_BY, CREATED_BY, Found, Reso
 from streamlab.errors import ConfigError, StreamlabError
 
 SHARD_HOUR = 0.015
+EXTENDED_RETENTION_SHARD_HOUR = 0.02
+DEFAULT_RETENTION = 24
+MAX_RETENTION = 8760
 ON_DEMAND_STREAM_HOUR = 0.04
 
 PROVISIONED = "PROVISIONED"
@@ -44,19 +48,37 @@ class KinesisStream(ResourceKind):
             raise ConfigError("--shards and --on-demand cannot be used together", "pick one (on-demand has no shard count)")
         if not on_demand and shards is not None and int(shards) < 1:
             raise ConfigError(f"--shards must be at least 1, got {shards}", "pass --shards 1 or more")
-        params = {"mode": ON_DEMAND} if on_demand else {"mode": PROVISIONED, "shards": int(shards or 1)}
-        return Spec(self.kind, spec.name, params)
+        retention = int(spec.params.get("retention_hours") or DEFAULT_RETENTION)
+        if not DEFAULT_RETENTION <= retention <= MAX_RETENTION:
+            raise ConfigError(f"--retention-hours must be 24-8760, got {retention}", "Kinesis keeps records 24 hours to 365 days")
+        params: dict[str, Any] = {"mode": ON_DEMAND} if on_demand else {"mode": PROVISIONED, "shards": int(shards or 1)}
+        params["retention_hours"] = retention
+        return Spec(self.kind, spec.name, params, existing=spec.existing)
 
     def details(self, params: dict[str, Any]) -> str:
+        retention = int(params.get("retention_hours") or DEFAULT_RETENTION)
+        keep = f", {retention} h retention" if retention != DEFAULT_RETENTION else ""
         if params.get("mode") == ON_DEMAND:
-            return "on-demand"
+            return "on-demand" + keep
         n = params.get("shards", 1)
-        return f"{n} shard{'s' if n != 1 else ''}, provisioned"
+        return f"{n} shard{'s' if n != 1 else ''}, provisioned{keep}"
 
     def hourly_cost(self, params: dict[str, Any]) -> Optional[float]:
         if params.get("mode") == ON_DEMAND:
             return ON_DEMAND_STREAM_HOUR
-        return SHARD_HOUR * int(params.get("shards", 1))
+        shards = int(params.get("shards", 1))
+        extended = EXTENDED_RETENTION_SHARD_HOUR * shards if int(params.get("retention_hours") or DEFAULT_RETENTION) > DEFAULT_RETENTION else 0.0
+        return SHARD_HOUR * shards + extended
+
+    def configure(self, spec: Spec, found: Found) -> None:
+        want = int(spec.params.get("retention_hours") or DEFAULT_RETENTION)
+        have = int(found.params.get("retention_hours") or DEFAULT_RETENTION)
+        if want > have:
+            self.client.increase_stream_retention_period(StreamName=spec.name, RetentionPeriodHours=want)
+        elif want < have:
+            self.client.decrease_stream_retention_period(StreamName=spec.name, RetentionPeriodHours=want)
+        if want != have:
+            self.wait_ready(spec.name)  # UPDATING until the change is applied
 
     # --- talking to AWS --------------------------------------------------------------------
     def _found(self, summary: dict, tags: Optional[dict] = None) -> Found:
@@ -64,6 +86,7 @@ class KinesisStream(ResourceKind):
         params: dict[str, Any] = {"mode": mode}
         if mode == PROVISIONED:
             params["shards"] = int(summary.get("OpenShardCount", 0))
+        params["retention_hours"] = int(summary.get("RetentionPeriodHours") or DEFAULT_RETENTION)
         name = summary["StreamName"]
         return Found(
             kind=self.kind,
