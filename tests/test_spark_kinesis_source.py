@@ -49,9 +49,15 @@ def run_batch(r, start, limit=None):
     end = r.latestOffset(start, limit or ReadAllAvailable())
     parts = r.partitions(start, end)
     on_executor = pickle.loads(pickle.dumps(r))
-    rows = [row for p in pickle.loads(pickle.dumps(parts)) for row in on_executor.read(p)]
+    rows = [row for p in pickle.loads(pickle.dumps(parts)) for row in as_rows(on_executor.read(p))]
     r.commit(end)
     return end, rows
+
+
+def as_rows(batches):
+    """read() yields Arrow record batches; back to (data, stream, shard, key, seq, arrival) tuples."""
+    for b in batches:
+        yield from zip(*(col.to_pylist() for col in b.columns))
 
 
 def test_reads_every_shard_exactly_once_across_batches(emulator, kinesis, two_shards):
@@ -114,8 +120,8 @@ def test_executor_reads_kinesis_itself_when_the_driver_has_no_buffer(emulator, k
 
     fresh = reader(emulator, two_shards)
     parts = fresh.partitions(start, end)
-    assert parts and all(p.rows is None for p in parts)
-    rows = [row for p in parts for row in fresh.read(p)]
+    assert parts and all(p.batch is None for p in parts)
+    rows = [row for p in parts for row in as_rows(fresh.read(p))]
     assert sorted(row[0].decode() for row in rows) == sorted(values)
 
 

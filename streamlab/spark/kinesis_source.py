@@ -44,6 +44,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterator, Optional
 
 from pyspark.sql.datasource import DataSource, DataSourceStreamReader, InputPartition
+from pyspark.sql.types import BinaryType, StringType, StructField, StructType, TimestampType
 
 try:  # Spark >= 4.2
     from pyspark.sql.streaming.datasource import ReadAllAvailable, ReadLimit, ReadMaxRows, SupportsTriggerAvailableNow
@@ -58,9 +59,15 @@ except ImportError:  # pragma: no cover - Spark 4.0/4.1 (EMR 8.0): no AvailableN
 
 
 FORMAT = "streamlab-kinesis"
-SCHEMA = (
-    "data BINARY, streamName STRING, shardId STRING, partitionKey STRING, "
-    "sequenceNumber STRING, approximateArrivalTimestamp TIMESTAMP"
+SCHEMA = StructType(
+    [
+        StructField("data", BinaryType()),
+        StructField("streamName", StringType()),
+        StructField("shardId", StringType()),
+        StructField("partitionKey", StringType()),
+        StructField("sequenceNumber", StringType()),
+        StructField("approximateArrivalTimestamp", TimestampType()),
+    ]
 )
 #: GetRecords returns at most 10,000 records (or 10 MiB) per call.
 GET_RECORDS_LIMIT = 10_000
@@ -146,17 +153,18 @@ def to_row(stream: str, shard: str, rec: dict) -> Row:
 class KinesisPartition(InputPartition):
     """One shard's slice of a batch: records after `start` up to and including sequence `end_seq`.
 
-    `rows` carries the records the driver already read (None: the executor reads them itself).
+    `batch` carries the records the driver already read, as one Arrow record batch (compact to
+    pickle, and Spark takes it as is); None: the executor reads them from Kinesis itself.
     """
 
     shard: str
     start: str
     end_seq: int
-    rows: Optional[list] = None
+    batch: Any = None
 
-    def __init__(self, shard: str, start: str, end_seq: int, rows: Optional[list] = None):
+    def __init__(self, shard: str, start: str, end_seq: int, batch: Any = None):
         super().__init__(shard)
-        self.shard, self.start, self.end_seq, self.rows = shard, start, end_seq, rows
+        self.shard, self.start, self.end_seq, self.batch = shard, start, end_seq, batch
 
 
 @dataclass
@@ -264,21 +272,34 @@ class KinesisStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         return buf
 
     def _fill(self, buffers: dict[str, ShardBuffer], max_rows: Optional[int]) -> None:
-        """Page GetRecords until every shard is caught up or enough is held for this batch."""
+        """Page GetRecords until every shard is caught up or enough is held for this batch.
+
+        Shards are paged in parallel threads (one per shard, up to 8): each call mostly waits on
+        the service, and boto3 clients are thread-safe.
+        """
         started = time.monotonic()
-        want = max_rows if max_rows is not None else math.inf
+        want = min(max_rows if max_rows is not None else math.inf, MAX_BUFFERED_RECORDS)
         pending = [sid for sid, b in buffers.items() if not b.closed and not b.at_cutoff]
-        while pending:
-            held = sum(len(b.seqs) for b in buffers.values())
-            if held >= min(want, MAX_BUFFERED_RECORDS):
-                return
-            if held and time.monotonic() - started > FETCH_BUDGET_SECONDS:
-                return
-            still = []
-            for sid in pending:
-                if not self._page(sid, buffers[sid]):
-                    still.append(sid)
-            pending = still
+        pool = None
+        if len(pending) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            pool = ThreadPoolExecutor(max_workers=min(8, len(pending)))
+        try:
+            while pending:
+                held = sum(len(b.seqs) for b in buffers.values())
+                if held >= want:
+                    return
+                if held and time.monotonic() - started > FETCH_BUDGET_SECONDS:
+                    return
+                if pool is None:
+                    done = [self._page(sid, buffers[sid]) for sid in pending]
+                else:
+                    done = list(pool.map(lambda sid: self._page(sid, buffers[sid]), pending))
+                pending = [sid for sid, caught_up in zip(pending, done) if not caught_up]
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
 
     def _page(self, shard: str, buf: ShardBuffer) -> bool:
         """One GetRecords call; True when the shard is caught up (or closed / past the cut-off)."""
@@ -317,7 +338,8 @@ class KinesisStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
             if start_pos == end_pos:
                 continue
             end_seq = seq_of(end_pos)
-            parts.append(KinesisPartition(shard, start_pos, end_seq, self._buffered(shard, start_pos, end_seq)))
+            rows = self._buffered(shard, start_pos, end_seq)
+            parts.append(KinesisPartition(shard, start_pos, end_seq, None if rows is None else to_arrow(rows)))
         return parts
 
     def _buffered(self, shard: str, start_pos: str, end_seq: int) -> Optional[list]:
@@ -340,11 +362,35 @@ class KinesisStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
                 buf.drop_through(seq)
 
     # --- executor side ------------------------------------------------------------------------
-    def read(self, partition: KinesisPartition) -> Iterator[Row]:
-        if partition.rows is not None:
-            yield from partition.rows
+    def read(self, partition: KinesisPartition) -> Iterator[Any]:
+        if partition.batch is not None:
+            yield partition.batch
             return
-        yield from read_range(worker_client(self.options), self.stream, partition.shard, partition.start, partition.end_seq)
+        rows = read_range(worker_client(self.options), self.stream, partition.shard, partition.start, partition.end_seq)
+        chunk: list = []
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) == GET_RECORDS_LIMIT:
+                yield to_arrow(chunk)
+                chunk = []
+        if chunk:
+            yield to_arrow(chunk)
+
+
+def arrow_schema():
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    # exactly what Spark checks a returned batch against
+    return to_arrow_schema(SCHEMA, timezone="UTC")
+
+
+def to_arrow(rows: list) -> Any:
+    """Rows -> one pyarrow RecordBatch in SCHEMA's Arrow form."""
+    import pyarrow as pa
+
+    schema = arrow_schema()
+    columns = list(zip(*rows)) if rows else [[] for _ in schema]
+    return pa.RecordBatch.from_arrays([pa.array(col, type=f.type) for col, f in zip(columns, schema)], schema=schema)
 
 
 def read_range(client, stream: str, shard: str, start: str, end_seq: int) -> Iterator[Row]:
