@@ -1,0 +1,77 @@
+"""Benchmark: 5,000 records into Firehose, one `put_record` per record vs `streamlab produce --sink firehose`.
+
+Starts its own local AWS emulator (moto server on 127.0.0.1), a bucket and two DirectPut delivery
+streams to S3, then in the same run:
+
+  put_record   boto3 `put_record` per record (the lab's naive producer)
+  streamlab    `python -m streamlab produce synthetic --sink firehose ...` (a subprocess, timed end
+               to end: interpreter start and the delivery-stream check included)
+
+Both counts are verified by reading the S3 objects back (moto delivers one object per call).
+
+    .venv/bin/python benchmarks/producer_firehose.py [--count 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+import boto3
+
+from streamlab.aws.emulator import Emulator
+from streamlab.settings import Settings
+from streamlab.sources.synthetic import SyntheticSource
+
+
+def lines_in_bucket(s3, bucket: str, prefix: str) -> int:
+    n = 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            n += s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read().count(b"\n")
+    return n
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--count", type=int, default=5000)
+    args = ap.parse_args()
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    with Emulator() as emu:
+        kw = dict(endpoint_url=emu.url, region_name="us-east-1")
+        s3, fh = boto3.client("s3", **kw), boto3.client("firehose", **kw)
+        s3.create_bucket(Bucket="bench")
+        for name in ("bench-put-record", "bench-streamlab"):
+            fh.create_delivery_stream(
+                DeliveryStreamName=name, DeliveryStreamType="DirectPut",
+                ExtendedS3DestinationConfiguration={"RoleARN": "arn:aws:iam::123456789012:role/bench",
+                                                    "BucketARN": "arn:aws:s3:::bench", "Prefix": f"{name}/"},
+            )
+        print(f"emulator {emu.url} (moto), {args.count:,} synthetic trades per run")
+
+        it = SyntheticSource(Settings(), seed=1).records()
+        started = time.perf_counter()
+        for _ in range(args.count):
+            fh.put_record(DeliveryStreamName="bench-put-record", Record={"Data": next(it).to_bytes() + b"\n"})
+        t_one = time.perf_counter() - started
+
+        env = dict(os.environ, STREAMLAB_ENDPOINT_URL=emu.url, AWS_REGION="us-east-1")
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "streamlab", "produce", "synthetic", "--seed", "1", "--sink", "firehose",
+                        "--delivery-stream", "bench-streamlab", "--count", str(args.count), "--quiet"], check=True, env=env)
+        t_sl = time.perf_counter() - started
+
+        n_one = lines_in_bucket(s3, "bench", "bench-put-record/")
+        n_sl = lines_in_bucket(s3, "bench", "bench-streamlab/")
+    r_one, r_sl = args.count / t_one, args.count / t_sl
+    print(f"put_record per record          : {t_one:6.2f} s  {r_one:9,.0f} rec/s  in S3 {n_one:,}")
+    print(f"streamlab produce --sink firehose: {t_sl:6.2f} s  {r_sl:9,.0f} rec/s  in S3 {n_sl:,}  (incl. process start)")
+    print(f"speed-up: {r_sl / r_one:.1f}x   loss: put_record {args.count - n_one}, streamlab {args.count - n_sl}")
+
+
+if __name__ == "__main__":
+    main()
