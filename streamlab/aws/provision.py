@@ -188,6 +188,9 @@ def provision_blueprint(settings, build, *, yes: bool = False, dry_run: bool = F
 
     if not confirm(plan, target.kinds, yes=yes, dry_run=dry_run, question="Create these resources?"):
         if not dry_run and not plan.changes:
+            for row in plan.rows:
+                if row.action == "use":
+                    console.info(f"using {target.kind(row.kind).label} {row.name}, which streamlab did not create: not recorded, never deleted")
             console.info("nothing to create: everything in the plan already exists")
             for note in bp.notes:
                 console.info(note)

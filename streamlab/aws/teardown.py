@@ -158,7 +158,10 @@ def teardown(settings, *, lab: Optional[str] = None, yes: bool = False, dry_run:
     if note:
         console.info(note)
     if not go:
-        return Report()
+        kept = [r for r in plan.rows if r.action == "keep"]
+        if kept and not dry_run:
+            console.info(f"nothing to delete; kept {len(kept)} ({', '.join(f'{r.kind} {r.name}' for r in kept)}); left: 0")
+        return Report(kept=kept)
     report = apply_teardown(target, plan, lab)
     for row, why in report.failed:
         console.warn(f"could not delete {row.kind} {row.name}: {why}")
