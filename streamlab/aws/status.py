@@ -120,6 +120,7 @@ def render(st: Status, kinds) -> None:
             f"[yellow]warning: EMR cluster {c['id']} ({escape(c['name'])}) is {c['state']}, {age}, {c['instances']} instances, "
             f"billing per instance-hour; {how} when you are done[/]",
             markup=True,
+            soft_wrap=True,  # one line per cluster, whatever the width: scripts grep for it
         )
 
 
