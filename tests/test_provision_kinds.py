@@ -244,3 +244,38 @@ def test_kinesis_plan_shows_mode_retention_and_cost(aws_env, run_cli, kinesis):
     assert run_cli("provision", "kinesis", "--stream", name, "--retention-hours", "48", "--yes").code == 0
     assert kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["RetentionPeriodHours"] == 48
     assert run_cli("teardown", "--yes").code == 0
+
+
+def test_new_role_not_yet_assumable_is_retried_with_bounded_wait():
+    """AWS (unlike the emulator) may refuse a role created seconds ago; Lambda/Firehose creates retry."""
+    from botocore.exceptions import ClientError
+
+    from streamlab.aws.resources.base import ResourceKind, WaitTimeout
+    from streamlab.aws.resources.common import retry_role_propagation
+
+    now = [0.0]
+    kind = ResourceKind(aws=None, sleep=lambda s: now.__setitem__(0, now[0] + s), clock=lambda: now[0], wait_seconds=10)
+    not_yet = ClientError({"Error": {"Code": "InvalidParameterValueException",
+                                     "Message": "The role defined for the function cannot be assumed by Lambda."}}, "CreateFunction")
+    calls = []
+
+    def flaky():
+        calls.append(now[0])
+        if len(calls) < 3:
+            raise not_yet
+        return {"FunctionArn": "arn:x"}
+
+    assert retry_role_propagation(kind, flaky, "Lambda", ("InvalidParameterValueException",)) == {"FunctionArn": "arn:x"}
+    assert calls == [0.0, 2.0, 4.0]
+
+    def other():
+        raise ClientError({"Error": {"Code": "InvalidParameterValueException", "Message": "Runtime is not supported"}}, "CreateFunction")
+
+    with pytest.raises(ClientError, match="Runtime"):  # anything else fails at once
+        retry_role_propagation(kind, other, "Lambda", ("InvalidParameterValueException",))
+
+    def never():
+        raise not_yet
+
+    with pytest.raises(WaitTimeout):
+        retry_role_propagation(kind, never, "Lambda", ("InvalidParameterValueException",))

@@ -3,6 +3,10 @@
 Shared by `status` and `teardown`, so both see the same set. A resource counts as streamlab's when
 it carries `streamlab:created-by=streamlab`, or when the ledger recorded it, unless it was clearly
 re-created by someone else after our record (created later, without our tag): then it is left alone.
+Kinds AWS cannot tag (policy attachments, SNS subscriptions, EventBridge targets, Lambda
+destinations) are found through the ledger only; with the ledger lost they still go, with the
+streamlab role, topic, rule or function that holds them, but an attachment to a role streamlab did
+not create is then left in place (nothing says it is ours).
 """
 
 from __future__ import annotations
