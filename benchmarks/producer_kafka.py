@@ -86,7 +86,7 @@ def main() -> None:
     r_plain, r_sl = args.count / t_plain, args.count / t_sl
     print(f"plain kafka-python send loop : {t_plain:6.2f} s  {r_plain:9,.0f} rec/s  read back {n_plain:,}")
     print(f"streamlab produce --sink kafka: {t_sl:6.2f} s  {r_sl:9,.0f} rec/s  read back {n_sl:,}  (incl. process start)")
-    print(f"speed-up: {r_sl / r_plain:.2f}x   loss: plain {args.count - n_plain}, streamlab {args.count - n_sl}")
+    print(f"speed-up: {r_sl / r_plain:.2f}x (end to end)   loss: plain {args.count - n_plain}, streamlab {args.count - n_sl}")
 
 
 if __name__ == "__main__":
