@@ -1,0 +1,42 @@
+"""`streamlab local up --kafka` starts a broker that `produce --sink kafka` finds; `local down` stops it."""
+
+import json
+import os
+import subprocess
+import sys
+
+from streamlab.aws.emulator import free_port
+from streamlab.aws.localstate import port_open
+
+
+def _run(env, *args, timeout=60):
+    return subprocess.run([sys.executable, "-m", "streamlab", *args], capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def test_local_up_kafka_detached_then_produce_then_down(tmp_path):
+    env = dict(os.environ, STREAMLAB_HOME=str(tmp_path / "home"))
+    aws_port, kafka_port = free_port(), free_port()
+    try:
+        up = _run(env, "local", "up", "--detach", "--port", str(aws_port), "--kafka", "--kafka-port", str(kafka_port))
+        assert up.returncode == 0, up.stderr
+        assert up.stdout.split() == [f"http://127.0.0.1:{aws_port}", f"127.0.0.1:{kafka_port}"]
+        status = json.loads(_run(env, "local", "status", "-o", "json").stdout)
+        assert status["running"] and status["kafka"] == {"running": True, "bootstrap": f"127.0.0.1:{kafka_port}"}
+
+        again = _run(env, "local", "up", "--detach", "--kafka", "--kafka-port", str(free_port()))
+        assert again.returncode == 2 and "already running" in again.stderr and "Traceback" not in again.stderr
+
+        # no --bootstrap: the sink uses the broker `local up --kafka` started
+        p = _run(env, "produce", "reviews", "--sink", "kafka", "--topic", "reviews", "--create-topic", "--count", "25", "--quiet")
+        assert p.returncode == 0, p.stderr
+        from kafka import KafkaConsumer
+
+        consumer = KafkaConsumer("reviews", bootstrap_servers=f"127.0.0.1:{kafka_port}", auto_offset_reset="earliest",
+                                 consumer_timeout_ms=3000)
+        assert len(list(consumer)) == 25
+        consumer.close()
+    finally:
+        down = _run(env, "local", "down")
+    assert down.returncode == 0, down.stderr
+    assert "stopped the local Kafka broker" in down.stderr
+    assert not port_open("127.0.0.1", kafka_port) and not port_open("127.0.0.1", aws_port)
