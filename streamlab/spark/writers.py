@@ -171,7 +171,7 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:,.4f}" if abs(value) < 10 else f"{value:,.2f}"
     if hasattr(value, "strftime"):
-        return value.strftime("%H:%M" if value.second == 0 and not value.microsecond else "%H:%M:%S")
+        return value.strftime("%H:%M:%S")
     return str(value)
 
 
