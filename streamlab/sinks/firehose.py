@@ -19,8 +19,8 @@ from typing import Optional
 import click
 
 from streamlab.errors import ConfigError, ResourceNotFound
-from streamlab.sinks.base import MiB, Entry, Failure, RetryBatch, Sink
-from streamlab.sinks.kinesis import CONNECTION_ERRORS, RETRYABLE_CALL_ERRORS
+from streamlab.sinks.aws_batch import put_batch
+from streamlab.sinks.base import MiB, Entry, Failure, Sink
 
 KiB = 1024
 MAX_RECORD_BYTES = 1000 * KiB  # after the newline is added
@@ -81,33 +81,17 @@ class FirehoseSink(Sink):
         self.client = client
 
     def send(self, batch: list[Entry]) -> list[Failure]:
-        from botocore.exceptions import BotoCoreError, ClientError
+        records = [{"Data": self.line(e.data)} for e in batch]
+        return put_batch(
+            lambda: self.client.put_record_batch(DeliveryStreamName=self.stream, Records=records),
+            gone=self._gone, failed_count="FailedPutCount", responses="RequestResponses",
+        )
 
-        line = self.line
-        try:
-            resp = self.client.put_record_batch(DeliveryStreamName=self.stream, Records=[{"Data": line(e.data)} for e in batch])
-        except ClientError as exc:
-            err = exc.response.get("Error", {})
-            code, message = err.get("Code", "ClientError"), err.get("Message", "")
-            if code in RETRYABLE_CALL_ERRORS:
-                raise RetryBatch(code, message) from None
-            if code == "ResourceNotFoundException":
-                raise ResourceNotFound(
-                    f"Firehose delivery stream {self.stream} disappeared while producing ({self.aws.where()})",
-                    "undelivered records are in the dead-letter file; " + provision_hint(self.stream),
-                ) from None
-            raise
-        except BotoCoreError as exc:
-            if type(exc).__name__ in CONNECTION_ERRORS:
-                raise RetryBatch(type(exc).__name__, str(exc)) from None
-            raise
-        if not resp.get("FailedPutCount"):
-            return []
-        return [
-            Failure(i, r["ErrorCode"], r.get("ErrorMessage", ""))
-            for i, r in enumerate(resp["RequestResponses"])
-            if r.get("ErrorCode")
-        ]
+    def _gone(self) -> ResourceNotFound:
+        return ResourceNotFound(
+            f"Firehose delivery stream {self.stream} disappeared while producing ({self.aws.where()})",
+            "undelivered records are in the dead-letter file; " + provision_hint(self.stream),
+        )
 
     def describe(self) -> str:
         where = f" ({self.aws.where()})" if self.aws is not None else ""

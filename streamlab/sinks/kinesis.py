@@ -23,36 +23,8 @@ from typing import Optional
 import click
 
 from streamlab.errors import ConfigError, ResourceNotFound
-from streamlab.sinks.base import MiB, Entry, Failure, RetryBatch, Sink
-
-#: whole-call errors worth another try (the per-entry ones come back in the answer instead)
-RETRYABLE_CALL_ERRORS = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "LimitExceededException",
-        "KMSThrottlingException",
-        "InternalFailure",
-        "InternalFailureException",
-        "InternalServerError",
-        "ServiceUnavailable",
-        "ServiceUnavailableException",
-        "RequestTimeout",
-        "RequestTimeoutException",
-    }
-)
-
-#: botocore exception class names that mean "the connection failed, the call may be repeated"
-CONNECTION_ERRORS = frozenset(
-    {
-        "EndpointConnectionError",
-        "ConnectionClosedError",
-        "ConnectTimeoutError",
-        "ReadTimeoutError",
-        "ConnectionError",
-        "ProxyConnectionError",
-    }
-)
+from streamlab.sinks.aws_batch import put_batch
+from streamlab.sinks.base import MiB, Entry, Failure, Sink
 
 MAX_KEY_CHARS = 256  # AWS: PartitionKey is 1..256 Unicode characters
 RANDOM_KEY_CHARS = 16
@@ -111,34 +83,18 @@ class KinesisSink(Sink):
         self.client = self.aws.client("kinesis")
 
     def send(self, batch: list[Entry]) -> list[Failure]:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         pk, rand = self.partition_key, self._random_key
         records = [{"Data": e.data, "PartitionKey": pk(e.key) or rand()} for e in batch]
-        try:
-            resp = self.client.put_records(StreamName=self.stream, Records=records)
-        except ClientError as exc:
-            err = exc.response.get("Error", {})
-            code, message = err.get("Code", "ClientError"), err.get("Message", "")
-            if code in RETRYABLE_CALL_ERRORS:
-                raise RetryBatch(code, message) from None
-            if code == "ResourceNotFoundException":
-                raise ResourceNotFound(
-                    f"stream {self.stream} disappeared while producing ({self.aws.where()})",
-                    f"undelivered records are in the dead-letter file; recreate it with `streamlab provision kinesis --stream {self.stream}`",
-                ) from None
-            raise
-        except BotoCoreError as exc:
-            if type(exc).__name__ in CONNECTION_ERRORS:
-                raise RetryBatch(type(exc).__name__, str(exc)) from None
-            raise
-        if not resp.get("FailedRecordCount"):
-            return []
-        return [
-            Failure(i, r["ErrorCode"], r.get("ErrorMessage", ""))
-            for i, r in enumerate(resp["Records"])
-            if r.get("ErrorCode")
-        ]
+        return put_batch(
+            lambda: self.client.put_records(StreamName=self.stream, Records=records),
+            gone=self._gone, failed_count="FailedRecordCount", responses="Records",
+        )
+
+    def _gone(self) -> ResourceNotFound:
+        return ResourceNotFound(
+            f"stream {self.stream} disappeared while producing ({self.aws.where()})",
+            f"undelivered records are in the dead-letter file; recreate it with `streamlab provision kinesis --stream {self.stream}`",
+        )
 
     def describe(self) -> str:
         where = f" ({self.aws.where()})" if self.aws is not None else ""
