@@ -1,7 +1,8 @@
 """`streamlab consume`: a Spark Structured Streaming job over a stream (see `streamlab.spark`).
 
 Thin: flags -> `streamlab.spark.job.run_consume`. pyspark is imported only once the job runs, so
-`streamlab consume --help` stays quick.
+`streamlab consume --help` stays quick. Options are grouped by what they configure (source, Kafka,
+dataset, sink); a new option is one more decorator in its group and one keyword of `run_consume`.
 """
 
 from __future__ import annotations
@@ -10,37 +11,79 @@ import click
 
 from streamlab.commands.common import aws_options
 from streamlab.settings import Settings
-from streamlab.spark.readers import READER_CHOICES, READERS
+from streamlab.spark.readers import FILE_FORMATS, READER_CHOICES, READERS
 from streamlab.spark.transforms import TRANSFORMS
 from streamlab.spark.writers import WRITERS
 
+SOURCE_OPTIONS = (
+    click.option("--source", type=click.Choice(sorted(READERS)), default="kinesis", show_default=True, help="Where records come from."),
+    click.option("--stream", default=None, metavar="NAME", help="Kinesis stream name (--source kinesis)."),
+    click.option("--reader", type=click.Choice(READER_CHOICES), default="auto", show_default=True, help="auto: the JVM connector when on the classpath (EMR 7.1+, spark-sql-kafka), else streamlab's Python reader."),
+    click.option("--starting-position", type=click.Choice(["trim-horizon", "latest"]), default="trim-horizon", show_default=True, help="Where a new checkpoint starts reading (Kinesis; Kafka unless --starting-offsets)."),
+    click.option("--max-records-per-batch", type=click.IntRange(min=1), default=None, help="Cap records per batch (Python Kinesis source). [default: 100000]"),
+    click.option("--host", default="127.0.0.1", show_default=True, help="Host of the socket producer (--source socket)."),
+    click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port of the socket producer (--source socket), e.g. 9999."),
+    click.option("--input", "input_path", default=None, metavar="DIR", help="Folder the file source watches (--source files); --path works too when no sink writes files."),
+    click.option("--format", "file_format", type=click.Choice(FILE_FORMATS), default="text", show_default=True, help="What the input files' lines are (--source files): tsv skips header rows, json blank lines."),
+)
+KAFKA_OPTIONS = (
+    click.option("--topic", default=None, help="Kafka topic (--source kafka)."),
+    click.option("--bootstrap", default=None, metavar="HOST:PORT", help="Kafka bootstrap servers. [env: HWE_BOOTSTRAP; default: the broker of `streamlab local up --kafka`]"),
+    click.option("--starting-offsets", type=click.Choice(["earliest", "latest"]), default=None, help="Where a new checkpoint starts in the topic. [default: earliest]"),
+    click.option("--max-offsets-per-trigger", type=click.IntRange(min=1), default=None, help="Cap Kafka records per batch, split across partitions."),
+    click.option("--packages", is_flag=True, help="Use Spark's kafka connector, downloaded by Spark (spark.jars.packages matched to this Spark/Scala)."),
+    click.option("--security-protocol", default=None, help="PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL. [env: STREAMLAB_KAFKA_SECURITY_PROTOCOL; default: SASL_SSL when a username is set]"),
+    click.option("--sasl-mechanism", default=None, help="SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN. [env: STREAMLAB_KAFKA_SASL_MECHANISM]"),
+    click.option("--ca-file", default=None, type=click.Path(dir_okay=False), help="PEM CA certificate for TLS. [env: STREAMLAB_KAFKA_CA_FILE]"),
+)
+DATASET_OPTIONS = (
+    click.option("--dataset", type=click.Choice(sorted(TRANSFORMS)), default="ticker", show_default=True, help="How records are parsed: ticker/trades (windows per symbol), reviews (15 TSV columns), tweets (hashtag counts), raw."),
+    click.option("--window", default=None, help="Window length, e.g. 1m, 30s, '1 minute'. [default: 1 minute]"),
+    click.option("--slide", default=None, help="Slide for sliding windows, e.g. 10s. [default: tumbling]"),
+    click.option("--watermark", default=None, help="How late an event may arrive and still count. [default: 30 seconds]"),
+    click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="Hashtags shown/written per window (--dataset tweets)."),
+    click.option("--date-column", type=click.Choice(["review_date", "purchase_date"]), default="review_date", show_default=True, help="Name of the reviews' date column (the Kafka lab says purchase_date)."),
+)
+SINK_OPTIONS = (
+    click.option("--sink", type=click.Choice(sorted(WRITERS)), multiple=True, default=("console",), show_default=True, help="console: live table; parquet: files under --path; s3: Parquet under s3://bucket/prefix; memory: temp views. Repeat for several."),
+    click.option("--path", default=None, metavar="DIR|URL", help="Output folder or s3://, s3a:// URL (parquet, s3). For --source files with console only: the input folder."),
+    click.option("--partition-by", multiple=True, metavar="COLUMN", help="Partition the Parquet output by this column (repeatable)."),
+    click.option("--name", default=None, help="View name for --sink memory. [default: the dataset name]"),
+    click.option("--checkpoint", default=None, metavar="DIR", help="Checkpoint folder; reuse it to continue where the last run stopped. Required when --path is not local. [default: <path>/_checkpoint, else a temporary one]"),
+    click.option("--trigger", default="5s", show_default=True, help="Batch interval (5s, 500ms, 1m) or available-now (read the backlog, then stop)."),
+    click.option("--timeout", type=click.FloatRange(min=0), default=None, metavar="SECONDS", help="Stop after this many seconds (committed batches are kept)."),
+    click.option("--quiet", "-q", is_flag=True, help="No table or progress; errors and nothing else."),
+)
+
+
+def _apply(options):
+    def deco(fn):
+        for opt in reversed(options):
+            fn = opt(fn)
+        return fn
+
+    return deco
+
 
 @click.command("consume")
-@click.option("--source", type=click.Choice(sorted(READERS)), default="kinesis", show_default=True, help="Where records come from.")
-@click.option("--stream", default=None, metavar="NAME", help="Kinesis stream name.")
-@click.option("--dataset", type=click.Choice(sorted(TRANSFORMS)), default="ticker", show_default=True, help="How records are parsed and windowed.")
-@click.option("--sink", type=click.Choice(sorted(WRITERS)), multiple=True, default=("console",), show_default=True, help="console: live table of windows; parquet: files under --path. Repeat for both.")
-@click.option("--path", default=None, metavar="DIR", help="Output directory (trades/, windows/, _quarantine/). Required by --sink parquet.")
-@click.option("--checkpoint", default=None, metavar="DIR", help="Checkpoint directory; reuse it to continue where the last run stopped. [default: <path>/_checkpoint, else a temporary one]")
-@click.option("--trigger", default="5s", show_default=True, help="Batch interval (5s, 500ms, 1m) or available-now (read the backlog, then stop).")
-@click.option("--starting-position", type=click.Choice(["trim-horizon", "latest"]), default="trim-horizon", show_default=True, help="Where a new checkpoint starts reading.")
-@click.option("--timeout", type=click.FloatRange(min=0), default=None, metavar="SECONDS", help="Stop after this many seconds (committed batches are kept).")
-@click.option("--reader", type=click.Choice(READER_CHOICES), default="auto", show_default=True, help="auto: the JVM connector when on the classpath (EMR 7.1+), else streamlab's Python source.")
-@click.option("--window", default=None, help="Window length. [default: 1 minute]")
-@click.option("--watermark", default=None, help="How late an event may arrive and still count. [default: 30 seconds]")
-@click.option("--max-records-per-batch", type=click.IntRange(min=1), default=None, help="Cap records per batch (Python Kinesis source). [default: 100000]")
-@click.option("--quiet", "-q", is_flag=True, help="No table or progress; errors and nothing else.")
+@_apply(SOURCE_OPTIONS)
+@_apply(KAFKA_OPTIONS)
+@_apply(DATASET_OPTIONS)
+@_apply(SINK_OPTIONS)
 @aws_options
 def command(settings: Settings, **opts) -> None:
-    """Read a stream with Spark, parse it, window it per symbol and write or show the windows.
+    """Read a stream with Spark, parse it for a dataset, and show or write the result.
 
     Malformed records are counted and kept in a quarantine output, never dropped silently.
 
     Examples:
 
+    \b
       streamlab consume --local --stream ticker --sink console
 
-      streamlab consume --local --stream ticker --sink parquet --path ./out --trigger available-now
+      streamlab consume --source kafka --topic reviews --dataset reviews --sink s3 --path s3a://bucket/me/bronze/reviews --checkpoint /tmp/kafka-checkpoint
+
+      streamlab consume --source socket --port 9999 --dataset tweets --trigger 5s
     """
     from streamlab.spark.job import run_consume
 

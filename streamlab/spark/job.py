@@ -12,6 +12,7 @@ A run with the same checkpoint continues where the last one committed: no duplic
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import signal
@@ -19,6 +20,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Optional, Sequence, Union
 
 from streamlab import console
@@ -26,7 +28,18 @@ from streamlab.errors import ConfigError, StreamlabError
 from streamlab.settings import Settings
 from streamlab.spark.readers import READERS, ReadRequest
 from streamlab.spark.transforms import TRANSFORMS
-from streamlab.spark.writers import WRITERS, Stats, WriteContext, check_path, write_quarantine
+from streamlab.spark.writers import (
+    S3_SCHEMES,
+    WRITERS,
+    Stats,
+    WriteContext,
+    check_bucket,
+    check_path,
+    choose_output,
+    is_remote,
+    scheme_of,
+    write_quarantine,
+)
 
 AVAILABLE_NOW = "available-now"
 STARTING_POSITIONS = ("trim-horizon", "latest")
@@ -72,6 +85,17 @@ def parse_trigger(text: str) -> Optional[str]:
     return f"{int(ms)} milliseconds"
 
 
+_UNITS = {"ms": "milliseconds", "s": "seconds", "sec": "seconds", "m": "minutes", "min": "minutes", "h": "hours", "d": "days"}
+
+
+def interval(text: Optional[str]) -> Optional[str]:
+    """'1m' -> '1 minutes', '10s' -> '10 seconds' (Spark's form); '1 minute' passes unchanged."""
+    if not text:
+        return None
+    m = re.fullmatch(r"\s*(\d+)\s*(ms|s|sec|m|min|h|d)\s*", text.lower())
+    return f"{m.group(1)} {_UNITS[m.group(2)]}" if m else text
+
+
 def _as_list(sink: Union[str, Sequence[str]]) -> list[str]:
     names = [sink] if isinstance(sink, str) else list(sink)
     names = list(dict.fromkeys(n for n in names if n))
@@ -96,7 +120,24 @@ def run_consume(
     reader: str = "auto",
     window: Optional[str] = None,
     watermark: Optional[str] = None,
+    slide: Optional[str] = None,
     max_records_per_batch: Optional[int] = None,
+    topic: Optional[str] = None,
+    bootstrap: Optional[str] = None,
+    starting_offsets: Optional[str] = None,
+    max_offsets_per_trigger: Optional[int] = None,
+    packages: bool = False,
+    security_protocol: Optional[str] = None,
+    sasl_mechanism: Optional[str] = None,
+    ca_file: Optional[str] = None,
+    host: str = "127.0.0.1",
+    port: Optional[int] = None,
+    input_path: Optional[str] = None,
+    file_format: str = "text",
+    date_column: str = "review_date",
+    top: int = 10,
+    partition_by: Sequence[str] = (),
+    name: Optional[str] = None,
     quiet: bool = False,
     spark=None,
     out=None,
@@ -111,45 +152,83 @@ def run_consume(
         raise ConfigError(f"unknown starting position {starting_position!r}", "use trim-horizon or latest")
     sinks = _as_list(sink)
     spark_trigger = parse_trigger(trigger)
-    local_path = check_path(path, any(WRITERS[s].needs_path for s in sinks), sinks[0])
-    request = ReadRequest(stream=stream, starting_position=starting_position, max_records_per_batch=max_records_per_batch, reader=reader)
+    if source == "socket" and spark_trigger is None:
+        raise ConfigError("the socket source has no backlog to read available-now", "use an interval, e.g. --trigger 2s (with --timeout to stop)")
+    writes_files = any(WRITERS[s].writes_files for s in sinks)
+    if source == "files" and input_path is None and not writes_files:
+        input_path, path = path, None  # `--source files --path DIR --sink console`: --path is the input
+    if date_column not in ("review_date", "purchase_date"):
+        raise ConfigError(f"--date-column {date_column!r} is not supported", "use review_date or purchase_date")
+    file_sink = next((s for s in sinks if WRITERS[s].writes_files), sinks[0])
+    out_path = check_path(path, writes_files, file_sink)
+    if out_path and not writes_files:
+        out_path = None  # console/memory only: --path has nothing to write
+    if is_remote(out_path) and checkpoint is None:
+        raise ConfigError(
+            f"--path {out_path} is not a local folder: give the checkpoint folder too",
+            "add --checkpoint DIR (e.g. --checkpoint /tmp/kafka-checkpoint); reuse it to continue where a run stopped",
+        )
+    request = ReadRequest(
+        stream=stream, starting_position=starting_position, max_records_per_batch=max_records_per_batch, reader=reader,
+        topic=topic, bootstrap=bootstrap, starting_offsets=starting_offsets, max_offsets_per_trigger=max_offsets_per_trigger,
+        packages=packages, security_protocol=security_protocol, sasl_mechanism=sasl_mechanism, ca_file=ca_file,
+        host=host, port=port, input_path=input_path, file_format=file_format,
+    )
     from streamlab.spark.session import get_session, require_spark
 
     if spark is None:
         require_spark()  # Java and pyspark, before anything slow
     read, check = READERS[source]
     check(settings, request)
-    from streamlab.spark import transforms
-
-    transform = transforms.get(dataset)
-    window = window or transform.DEFAULT_WINDOW
-    watermark = watermark or transform.DEFAULT_WATERMARK
+    if out_path and scheme_of(out_path) in S3_SCHEMES:
+        check_bucket(settings, out_path)
+    transform = dataset_ops(dataset, date_column=date_column)
+    windowed = getattr(transform, "WINDOWED", False)
+    window = interval(window) or transform.DEFAULT_WINDOW
+    watermark = interval(watermark) or transform.DEFAULT_WATERMARK
+    slide = interval(slide)
 
     temp_checkpoint = None
     if checkpoint is None:
-        if local_path:
-            checkpoint = f"{local_path}/_checkpoint"
+        if out_path:
+            checkpoint = f"{out_path}/_checkpoint"
         else:
             checkpoint = temp_checkpoint = tempfile.mkdtemp(prefix="streamlab-checkpoint-")
 
     if spark is None:
+        extra = {}
+        if source == "kafka" and packages:
+            extra["spark.jars.packages"] = kafka_package()
         if not quiet:
             console.info("starting Spark (local mode takes a few seconds)...")
-        spark = get_session(f"streamlab consume {source} {stream or ''}".strip())
+        spark = get_session(f"streamlab consume {source} {stream or topic or ''}".strip(), extra_conf=extra)
     stats = Stats()
-    ctx = WriteContext(transform=transform, stats=stats, path=local_path, quiet=quiet)
+    ctx = WriteContext(transform=transform, stats=stats, path=out_path, quiet=quiet, partition_by=tuple(partition_by or ()),
+                       top=top, name=name, spark=spark)
+    if out_path:
+        ctx.output = choose_output(spark, settings, out_path, file_sink)
     writers = [WRITERS[s](ctx, out=out) if s == "console" and out is not None else WRITERS[s](ctx) for s in sinks]
     src = read(spark, settings, request)
     if not quiet:
         console.info(f"reading with {src.description}")
+        if ctx.output is not None:
+            console.info(f"writing with {ctx.output.describe()}")
+
+    good_stream = transform.good(transform.parse(src.df))
+    windows_stream = None
+    if windowed:
+        windows_stream = transform.windows(good_stream, window=window, watermark=watermark, slide=slide)
+    for w in writers:
+        w.prepare(spark, good_stream.schema, None if windows_stream is None else windows_stream.schema)
 
     queries = []
     started = time.monotonic()
     try:
         queries.append(_records_query(spark, src.df, transform, writers, ctx, checkpoint, spark_trigger))
-        for mode in dict.fromkeys(w.windows_mode for w in writers):
-            mine = [w for w in writers if w.windows_mode == mode]
-            queries.append(_windows_query(src.df, transform, mine, mode, checkpoint, spark_trigger, window, watermark))
+        if windowed:
+            for mode in dict.fromkeys(w.windows_mode for w in writers):
+                mine = [w for w in writers if w.windows_mode == mode]
+                queries.append(_windows_query(windows_stream, mine, mode, checkpoint, spark_trigger))
         if not quiet:
             what = ", ".join(w.describe() for w in writers)
             when = "until the backlog is read" if spark_trigger is None else f"every {trigger}"
@@ -162,10 +241,10 @@ def run_consume(
             shutil.rmtree(temp_checkpoint, ignore_errors=True)
     _raise_failure(queries)
     outputs = {}
-    if local_path:
-        outputs = {"trades": f"{local_path}/trades", "_quarantine": f"{local_path}/_quarantine"}
-        if "parquet" in sinks:
-            outputs["windows"] = f"{local_path}/windows"
+    if ctx.output is not None:
+        outputs = {transform.RECORDS_DIR or "records": ctx.output.url(transform.RECORDS_DIR), "_quarantine": ctx.output.url("_quarantine")}
+        if windowed and any(w.windows_mode == "append" for w in writers):
+            outputs["windows"] = ctx.output.url("windows")
     summary = ConsumeSummary(
         batches=stats.batches,
         input_rows=stats.input_rows,
@@ -180,10 +259,52 @@ def run_consume(
     )
     if not quiet:
         console.info(summary.line())
-        for name, where in outputs.items():
-            if name != "_quarantine" or summary.quarantined:
-                console.info(f"  {name}: {where}")
+        for label, where in outputs.items():
+            if label != "_quarantine" or summary.quarantined:
+                console.info(f"  {label}: {where}")
     return summary
+
+
+def dataset_ops(dataset: str, *, date_column: str = "review_date"):
+    """The dataset's transform module, with its options bound (reviews' --date-column)."""
+    from streamlab.spark import transforms
+
+    module = transforms.get(dataset)
+    if dataset != "reviews" or date_column == "review_date":
+        return module
+    ops = SimpleNamespace(**{k: getattr(module, k) for k in dir(module) if not k.startswith("__")})
+    ops.parse = functools.partial(module.parse, date_column=date_column)
+    return ops
+
+
+def kafka_package() -> str:
+    """spark.jars.packages for --packages: part B's compat module decides when present."""
+    try:
+        from streamlab.spark import compat  # type: ignore[attr-defined]
+
+        for fn in ("kafka_package", "kafka_package_coordinates", "kafka_packages"):
+            if hasattr(compat, fn):
+                return getattr(compat, fn)()
+    except ImportError:
+        pass
+    return kafka_package_for(*local_spark_scala())
+
+
+def local_spark_scala() -> tuple[str, str]:
+    """(Spark version, Scala binary version) of the installed pyspark, without starting a JVM."""
+    import glob
+    import os
+
+    import pyspark
+
+    jars = glob.glob(os.path.join(os.path.dirname(pyspark.__file__), "jars", "spark-core_*.jar"))
+    scala = jars[0].split("spark-core_")[1].split("-")[0] if jars else ("2.13" if pyspark.__version__ >= "4" else "2.12")
+    return pyspark.__version__, scala
+
+
+def kafka_package_for(spark_version: str, scala: str) -> str:
+    """The spark-sql-kafka-0-10 coordinates matching a Spark and Scala version."""
+    return f"org.apache.spark:spark-sql-kafka-0-10_{scala}:{spark_version}"
 
 
 def _records_query(spark, raw, transform, writers, ctx: WriteContext, checkpoint: str, trigger):
@@ -197,8 +318,9 @@ def _records_query(spark, raw, transform, writers, ctx: WriteContext, checkpoint
             if bad:
                 write_quarantine(ctx, transform.quarantine(parsed), batch_id, bad)
             if n - bad:
+                good = transform.good(parsed)
                 for w in writers:
-                    w.on_records(parsed, batch_id)
+                    w.on_records(good, batch_id)
             ctx.stats.add(batches=1, input_rows=n, trades=n - bad, quarantined=bad)
         finally:
             parsed.unpersist()
@@ -206,9 +328,7 @@ def _records_query(spark, raw, transform, writers, ctx: WriteContext, checkpoint
     return _start(raw.writeStream.foreachBatch(on_batch), f"{checkpoint}/records", trigger, "streamlab-records")
 
 
-def _windows_query(raw, transform, writers, mode: str, checkpoint: str, trigger, window: str, watermark: str):
-    windows = transform.windows(transform.trades(transform.parse(raw)), window=window, watermark=watermark)
-
+def _windows_query(windows, writers, mode: str, checkpoint: str, trigger):
     def on_batch(batch, batch_id: int) -> None:
         for w in writers:
             w.on_windows(batch, batch_id)

@@ -4,10 +4,12 @@ Shape: `data` (binary, the record as sent), `key` (partition key), `position` (s
 offset, as text), `arrival` (timestamp the service stamped, null when unknown). Transforms read only
 these, so the native connector and streamlab's Python source are interchangeable.
 
-Native first: when the JVM connector's format is on the classpath (EMR 7.1+ ships `aws-kinesis`)
-it runs; otherwise streamlab's Python source (`kinesis_source.py`). `--reader native|python` forces
-one. The choice is logged. A later source (Kafka, socket, files) is a function and one line in
-READERS. No pyspark import at module level: the CLI reads READERS for its choices.
+Native first: when the JVM connector's format is on the classpath (EMR 7.1+ ships `aws-kinesis`;
+`kafka` with the spark-sql-kafka jar, or `--packages`) it runs; otherwise streamlab's Python
+source (`kinesis_source.py`, `kafka_source.py`, Spark 4.0+ only). `--reader native|python` forces
+one. The choice is logged. Kafka's `position` is `partition:offset`; socket lines have no key or
+position; file lines carry their file's path as `position`. No pyspark import at module level:
+the CLI reads READERS for its choices.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from streamlab.errors import ConfigError
+from streamlab.errors import ConfigError, ConnectionFailed
 from streamlab.settings import Settings
 
 READER_CHOICES = ("auto", "native", "python")
@@ -29,6 +31,27 @@ class ReadRequest:
     starting_position: str = "trim-horizon"
     max_records_per_batch: Optional[int] = None
     reader: str = "auto"
+    # kafka
+    topic: Optional[str] = None
+    bootstrap: Optional[str] = None
+    starting_offsets: Optional[str] = None  # earliest | latest (default: from starting_position)
+    max_offsets_per_trigger: Optional[int] = None
+    packages: bool = False  # --packages: spark.jars.packages was set to the Kafka connector
+    security_protocol: Optional[str] = None
+    sasl_mechanism: Optional[str] = None
+    ca_file: Optional[str] = None
+    kafka: Any = None  # the resolved KafkaSecurity (set by check_kafka, before Spark starts)
+    # socket
+    host: str = "127.0.0.1"
+    port: Optional[int] = None
+    # files
+    input_path: Optional[str] = None
+    file_format: str = "text"
+
+    def kafka_offsets(self) -> str:
+        if self.starting_offsets:
+            return self.starting_offsets
+        return "latest" if self.starting_position == "latest" else "earliest"
 
 
 @dataclass
@@ -94,6 +117,7 @@ def kinesis(spark, settings: Settings, req: ReadRequest) -> Reader:
         df = reader.load()
         label = "native aws-kinesis connector"
     else:
+        require_python_sources(spark, "streamlab's Kinesis reader")
         from streamlab.spark.kinesis_source import FORMAT, KinesisDataSource
 
         spark.dataSource.register(KinesisDataSource)
@@ -124,7 +148,207 @@ def check_kinesis(settings: Settings, req: ReadRequest) -> None:
     require_stream(AWS(settings), req.stream)
 
 
+# ----------------------------------------------------------------------------------------------
+# Kafka
+KAFKA_CONNECTOR_CLASS = "org.apache.spark.sql.kafka010.KafkaSourceProvider"
+
+
+def spark_version(spark) -> tuple[int, int]:
+    major, minor = (spark.version.split(".") + ["0"])[:2]
+    return int(major), int("".join(ch for ch in minor if ch.isdigit()) or 0)
+
+
+def require_python_sources(spark, what: str) -> None:
+    """streamlab's Python readers are `pyspark.sql.datasource` sources: Spark 4.0+ only."""
+    try:  # part B's compat module, when present, is the one place this is decided
+        from streamlab.spark import compat  # type: ignore[attr-defined]
+
+        check = getattr(compat, "require_python_datasource", None)
+    except ImportError:
+        check = None
+    if check is not None:
+        check(spark, what)
+        return
+    if spark_version(spark) < (4, 0):
+        raise ConfigError(
+            f"{what} is a Python data source, which needs Spark 4.0+ (this is Spark {spark.version})",
+            "use the native connector (--packages, or the connector jar on the classpath) or run on Spark 4",
+        )
+
+
+def kafka_native_options(sec, req: ReadRequest) -> dict[str, str]:
+    """Everything handed to Spark's `kafka` format (contains the JAAS password: never log it)."""
+    from streamlab.kafka_config import spark_options
+
+    opts = dict(spark_options(sec))
+    opts["subscribe"] = req.topic
+    opts["startingOffsets"] = req.kafka_offsets()
+    if req.max_offsets_per_trigger:
+        opts["maxOffsetsPerTrigger"] = str(req.max_offsets_per_trigger)
+    return opts
+
+
+def kafka_python_options(sec, req: ReadRequest) -> dict[str, str]:
+    """Everything handed to streamlab's `streamlab-kafka` format (see kafka_source)."""
+    opts = {
+        "topic": req.topic,
+        "bootstrapServers": ",".join(sec.servers),
+        "startingOffsets": req.kafka_offsets(),
+        "securityProtocol": sec.protocol,
+    }
+    if req.max_offsets_per_trigger:
+        opts["maxOffsetsPerTrigger"] = str(req.max_offsets_per_trigger)
+    if sec.uses_sasl:
+        opts["saslMechanism"] = sec.mechanism
+        opts["username"] = sec.username
+        opts["password"] = sec.secret()  # Spark redacts option names containing "password"
+    if sec.ca_file:
+        opts["caFile"] = sec.ca_file
+    return opts
+
+
+def kafka(spark, settings: Settings, req: ReadRequest) -> Reader:
+    from pyspark.sql import functions as F
+
+    sec = req.kafka if req.kafka is not None else _kafka_security(settings, req)
+    has_jar = jvm_has_format(spark, "kafka")
+    if req.reader == "native" and not (has_jar or req.packages):
+        raise ConfigError(
+            "Spark's kafka connector (spark-sql-kafka-0-10) is not on the classpath",
+            "add --packages (downloads the connector matching this Spark), run where the jar is installed, or use --reader python",
+        )
+    native = req.reader == "native" or (req.reader == "auto" and (has_jar or req.packages))
+    if native:
+        df = spark.readStream.format("kafka").options(**kafka_native_options(sec, req)).load()
+        label = "Spark's native kafka connector"
+    else:
+        require_python_sources(spark, "streamlab's Kafka reader")
+        from streamlab.spark.kafka_source import FORMAT, KafkaDataSource
+
+        spark.dataSource.register(KafkaDataSource)
+        df = spark.readStream.format(FORMAT).options(**kafka_python_options(sec, req)).load()
+        label = "streamlab's Python Kafka reader"
+    shaped = df.select(
+        F.col("value").alias("data"),
+        F.col("key").cast("string").alias("key"),
+        F.concat_ws(":", F.col("partition").cast("string"), F.col("offset").cast("string")).alias("position"),
+        F.col("timestamp").alias("arrival"),
+    )
+    return Reader(shaped, f"{label}: topic {req.topic} at {sec.describe()}, from {req.kafka_offsets()}")
+
+
+def _kafka_security(settings: Settings, req: ReadRequest):
+    from streamlab.kafka_config import resolve
+
+    return resolve(settings, bootstrap=req.bootstrap, security_protocol=req.security_protocol,
+                   sasl_mechanism=req.sasl_mechanism, ca_file=req.ca_file)
+
+
+def check_kafka(settings: Settings, req: ReadRequest) -> None:
+    """Before Spark starts: a topic, a resolvable and reachable broker, and the topic exists there."""
+    if not req.topic:
+        raise ConfigError("--source kafka needs --topic", "name the topic, e.g. --topic reviews")
+    if req.starting_offsets and req.starting_offsets not in ("earliest", "latest"):
+        raise ConfigError(f"--starting-offsets {req.starting_offsets!r} is not understood", "use earliest or latest")
+    from streamlab.kafka_config import KafkaLogCapture, admin_kwargs, connect, preflight
+
+    sec = req.kafka = _kafka_security(settings, req)
+    preflight(sec)
+    from kafka import KafkaAdminClient
+
+    from streamlab.errors import ResourceNotFound
+
+    with KafkaLogCapture() as logs:
+        admin = connect(lambda: KafkaAdminClient(**admin_kwargs(sec)), sec, logs)
+        try:
+            topics = connect(admin.list_topics, sec, logs)
+        finally:
+            admin.close()
+    if req.topic not in topics:
+        raise ResourceNotFound(
+            f"Kafka topic {req.topic} does not exist at {sec.describe()}",
+            f"produce to it first (e.g. `streamlab produce reviews --sink kafka --topic {req.topic} --create-topic`) or check the name",
+        )
+
+
+# ----------------------------------------------------------------------------------------------
+# socket
+def socket(spark, settings: Settings, req: ReadRequest) -> Reader:
+    from pyspark.sql import functions as F
+
+    df = (
+        spark.readStream.format("socket")
+        .option("host", req.host)
+        .option("port", str(req.port))
+        .option("includeTimestamp", "true")
+        .load()
+    )
+    shaped = df.select(
+        F.col("value").cast("binary").alias("data"),
+        F.lit(None).cast("string").alias("key"),
+        F.lit(None).cast("string").alias("position"),
+        F.col("timestamp").alias("arrival"),
+    )
+    return Reader(shaped, f"Spark's socket source: {req.host}:{req.port} (not replayable: lines sent while no query runs are lost)")
+
+
+def check_socket(settings: Settings, req: ReadRequest) -> None:
+    import socket as _socket
+
+    if not req.port:
+        raise ConfigError("--source socket needs --port", "e.g. --port 9999 (start `streamlab produce tweets --sink socket --port 9999` first)")
+    try:
+        _socket.create_connection((req.host, req.port), timeout=3).close()
+    except OSError as exc:
+        raise ConnectionFailed(
+            f"nothing accepts connections on {req.host}:{req.port} ({exc.strerror or exc})",
+            f"start the producer first, e.g. `streamlab produce tweets --sink socket --port {req.port}` (or `nc -lk {req.port}`)",
+        ) from None
+
+
+# ----------------------------------------------------------------------------------------------
+# files
+FILE_FORMATS = ("text", "json", "tsv")
+
+
+def files(spark, settings: Settings, req: ReadRequest) -> Reader:
+    from pyspark.sql import functions as F
+
+    # Line by line whatever the format: the dataset parses each line (a JSON document, a TSV row,
+    # a text line). Folders are read recursively (Firehose writes YYYY/MM/DD/HH/); .gz is unpacked.
+    df = spark.readStream.format("text").option("recursiveFileLookup", "true").load(req.input_path)
+    value = F.col("value")
+    if req.file_format == "tsv":  # the header row of a TSV file is not a record
+        df = df.where(~value.startswith("marketplace\t"))
+    elif req.file_format == "json":
+        df = df.where(F.trim(value) != "")
+    shaped = df.select(
+        value.cast("binary").alias("data"),
+        F.lit(None).cast("string").alias("key"),
+        F.col("_metadata.file_path").alias("position"),
+        F.lit(None).cast("timestamp").alias("arrival"),
+    )
+    return Reader(shaped, f"Spark's file source: {req.file_format} lines under {req.input_path} (new files as they appear)")
+
+
+def check_files(settings: Settings, req: ReadRequest) -> None:
+    if not req.input_path:
+        raise ConfigError("--source files needs the folder to read", "give it with --input DIR (or --path DIR when no sink writes files)")
+    if req.file_format not in FILE_FORMATS:
+        raise ConfigError(f"unknown file format {req.file_format!r}", f"use one of {', '.join(FILE_FORMATS)}")
+    if "://" not in req.input_path or req.input_path.startswith("file://"):
+        from pathlib import Path
+
+        local = Path(req.input_path.removeprefix("file://")).expanduser()
+        if not local.is_dir():
+            raise ConfigError(f"input folder {local} does not exist", "give an existing folder (Spark watches it for new files)")
+        req.input_path = str(local.resolve())
+
+
 # name -> (reader, pre-flight check run before the SparkSession starts)
 READERS: dict[str, tuple[Callable[..., Reader], Callable[[Settings, ReadRequest], None]]] = {
     "kinesis": (kinesis, check_kinesis),
+    "kafka": (kafka, check_kafka),
+    "socket": (socket, check_socket),
+    "files": (files, check_files),
 }

@@ -1,9 +1,11 @@
 """Per-dataset DataFrame transforms: dataset name -> module.
 
 Each module exposes `parse(raw) -> parsed` (every row, with `_error` null for good rows),
-`trades(parsed)` / `quarantine(parsed)` (the good rows and the unusable ones, with `raw` and
-`reason`), `windows(good, window, watermark)` (the streaming aggregate) and `TABLE_COLUMNS` (what
-the console shows). A new dataset (reviews, tweets) is a new module and one line here.
+`good(parsed)` / `quarantine(parsed)` (the rows written, and the unusable ones with `raw` and
+`reason`), `RECORDS_DIR` (the folder under --path the good rows go to; "" = --path itself),
+`TABLE_COLUMNS` (what the console shows), and `WINDOWED`: when true, also
+`windows(good, window, watermark, slide)` (the streaming aggregate) and `WINDOW_KEY`.
+A new dataset is a new module and one line here.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from types import ModuleType
 TRANSFORMS: dict[str, str] = {
     "ticker": "streamlab.spark.transforms.ticker",
     "trades": "streamlab.spark.transforms.ticker",
+    "reviews": "streamlab.spark.transforms.reviews",
+    "tweets": "streamlab.spark.transforms.tweets",
+    "raw": "streamlab.spark.transforms.raw",
 }
 
 

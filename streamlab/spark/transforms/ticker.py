@@ -9,14 +9,20 @@ returns: a `data` binary column holding one record's wire form (see `streamlab.r
 `missing fields: ...` (symbol, price and event_time are required; volume may be null). `trades`
 and `quarantine` split on it, so nothing is dropped silently.
 
-`windows` makes tumbling windows per symbol on event time (default 1 minute) with open, high, low,
+`windows` makes tumbling windows per symbol on event time (default 1 minute; sliding with `slide`,
+e.g. `--window 1m --slide 10s`: each trade then counts in every window that covers it) with open, high, low,
 close (first/last price by event time), count, volume and VWAP (sum(price*volume)/sum(volume) over
 the trades that carry a volume; null when none do, as for the synthetic ticker). A watermark
 (default 30 seconds) bounds the state: trades later than that behind the newest event time seen are
 ignored by the windows (they are still written as trades).
+
+`latest` is the per-symbol latest-price view (price and time of each symbol's newest trade), for
+the console table and the memory sink's `<name>_latest` view.
 """
 
 from __future__ import annotations
+
+from typing import Optional
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -33,6 +39,11 @@ TRADE_COLUMNS = (
 WINDOW_COLUMNS = ("symbol", "window_start", "window_end", "open", "high", "low", "close", "count", "volume", "vwap")
 #: what the console table shows, in order
 TABLE_COLUMNS = ("symbol", "window_start", "window_end", "open", "high", "low", "close", "count", "vwap")
+WINDOWED = True
+RECORDS_DIR = "trades"
+#: what identifies a window row (the console keeps the newest value per key)
+WINDOW_KEY = ("symbol", "window_start")
+LATEST_COLUMNS = ("symbol", "price", "event_ts", "trades")
 DEFAULT_WINDOW = "1 minute"
 DEFAULT_WATERMARK = "30 seconds"
 
@@ -76,6 +87,19 @@ def trades(parsed: DataFrame) -> DataFrame:
     return parsed.where(F.col("_error").isNull()).select(*TRADE_COLUMNS)
 
 
+good = trades  # the name every dataset module uses
+
+
+def latest(trades_df: DataFrame) -> DataFrame:
+    """Per symbol: the price and time of its newest trade (by event time, then ingest time) and the trade count."""
+    order = F.struct("event_ts", "ingest_time")
+    return trades_df.groupBy("symbol").agg(
+        F.max_by("price", order).alias("price"),
+        F.max("event_ts").alias("event_ts"),
+        F.count(F.lit(1)).alias("trades"),
+    )
+
+
 def quarantine(parsed: DataFrame) -> DataFrame:
     """The unusable rows: `raw` (the record as received), `reason`, `position`."""
     return parsed.where(F.col("_error").isNotNull()).select(
@@ -83,15 +107,16 @@ def quarantine(parsed: DataFrame) -> DataFrame:
     )
 
 
-def windows(trades_df: DataFrame, window: str = DEFAULT_WINDOW, watermark: str = DEFAULT_WATERMARK) -> DataFrame:
-    """Tumbling windows per symbol: open/high/low/close/count/volume/vwap (see the module docstring)."""
+def windows(trades_df: DataFrame, window: str = DEFAULT_WINDOW, watermark: str = DEFAULT_WATERMARK, slide: Optional[str] = None) -> DataFrame:
+    """Windows per symbol: open/high/low/close/count/volume/vwap (see the module docstring)."""
     df = trades_df
     if df.isStreaming:
         df = df.withWatermark("event_ts", watermark)
     has_volume = F.col("volume").isNotNull() & (F.col("volume") > 0)
     # order by (event time, ingest time) so ties between trades of the same millisecond are stable
     order = F.struct("event_ts", "ingest_time")
-    agg = df.groupBy("symbol", F.window("event_ts", window).alias("w")).agg(
+    w = F.window("event_ts", window, slide) if slide else F.window("event_ts", window)
+    agg = df.groupBy("symbol", w.alias("w")).agg(
         F.min_by("price", order).alias("open"),
         F.max("price").alias("high"),
         F.min("price").alias("low"),
