@@ -4,8 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
+# A second virtualenv with pyspark 3.5.x (EMR 7.x runs Spark 3.5): `make test` also runs the tests
+# marked `spark35` there. streamlab is installed without its `spark` extra (which pins 4.x).
+VENV35      := .venv-spark35
+STAMP35     := $(VENV35)/.installed
+PYSPARK35   ?= pyspark>=3.5,<3.6
+PYTEST35_ARGS ?=
 
-.PHONY: install demo test bench lint clean
+.PHONY: install install-spark35 demo test test-spark35 bench lint clean
 
 install: $(STAMP)
 
@@ -15,13 +21,33 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[all,dev]"
 	@touch $(STAMP)
 
+install-spark35: $(STAMP35)
+
+$(STAMP35): pyproject.toml
+	@test -x $(VENV35)/bin/python || $(PYTHON) -m venv $(VENV35)
+	$(VENV35)/bin/python -m pip install -q --upgrade pip
+	$(VENV35)/bin/python -m pip install -q "$(PYSPARK35)" "pyarrow>=15" "pandas<3" -e ".[local,dev]"
+	@$(VENV35)/bin/python -c "import pyspark, sys; v = pyspark.__version__; print('pyspark', v, 'in $(VENV35)'); sys.exit(not v.startswith('3.5.'))"
+	@touch $(STAMP35)
+
 demo: install
 	$(BIN)/streamlab demo
 
-# pytest exits 5 when it collected no test: treat that as a failure, never a pass.
+# pytest exits 5 when it collected no test: treat that as a failure, never a pass (both runs).
 test: install
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$rc
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; \
+	if [ $$rc -ne 0 ]; then exit $$rc; fi
+	@$(MAKE) --no-print-directory test-spark35
+
+# Only the files that mark tests spark35 are collected: other test modules may import Spark 4-only
+# APIs (pyspark.sql.datasource) at the top, which is fine for them but cannot load under 3.5.
+test-spark35: install-spark35
+	@files=$$(grep -lE 'mark\.spark35' tests/test_*.py); \
+	if [ -z "$$files" ]; then echo "no test is marked spark35: failing on purpose"; exit 1; fi; \
+	echo "== the spark35 tests under $$($(VENV35)/bin/python -c 'import pyspark; print("pyspark", pyspark.__version__)')"; \
+	$(VENV35)/bin/python -m pytest -m spark35 $(PYTEST35_ARGS) $$files; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no spark35 tests: failing on purpose"; exit 1; fi; exit $$rc
 
 bench: install
 	@for b in benchmarks/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
@@ -30,4 +56,4 @@ lint: install
 	$(BIN)/python -m compileall -q streamlab tests benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info streamlab-output .streamlab
+	rm -rf $(VENV) $(VENV35) .pytest_cache build *.egg-info streamlab-output .streamlab

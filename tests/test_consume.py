@@ -105,6 +105,7 @@ def test_console_shows_latest_windows(spark, aws_env, kinesis, fresh_stream, run
     assert "41 records read, 40 parsed, 1 quarantined" in err
 
 
+@pytest.mark.spark35
 def test_missing_stream_says_how_to_create_it(aws_env, run_cli):
     res = run_cli("consume", "--stream", "no-such-stream", "--sink", "console")
     assert res.code == 4
@@ -113,6 +114,7 @@ def test_missing_stream_says_how_to_create_it(aws_env, run_cli):
     assert "streamlab provision kinesis --stream no-such-stream" in res.err
 
 
+@pytest.mark.spark35
 def test_parquet_needs_a_path(aws_env, run_cli):
     res = run_cli("consume", "--stream", "x", "--sink", "parquet")
     assert res.code == 2 and "--sink parquet needs --path" in res.err
@@ -135,6 +137,7 @@ def _without_java_env(tmp_path: Path) -> dict:
     return env
 
 
+@pytest.mark.spark35
 def test_missing_java_is_one_line(tmp_path):
     env = _without_java_env(tmp_path)
     res = subprocess.run(
@@ -146,6 +149,7 @@ def test_missing_java_is_one_line(tmp_path):
     assert "Java is not installed" in res.stderr and "OpenJDK 17" in res.stderr
 
 
+@pytest.mark.spark35
 def test_bad_java_home_is_one_line(tmp_path):
     env = dict(os.environ, JAVA_HOME=str(tmp_path / "nojdk"))
     res = subprocess.run(
@@ -155,6 +159,7 @@ def test_bad_java_home_is_one_line(tmp_path):
     assert res.returncode == 3 and "JAVA_HOME" in res.stderr and res.stderr.strip().count("\n") == 0
 
 
+@pytest.mark.spark35
 def test_missing_pyspark_names_the_extra(tmp_path):
     # Make `import pyspark` fail the way it does when the extra is not installed.
     blocker = tmp_path / "sitecustomize.py"

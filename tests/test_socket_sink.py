@@ -170,6 +170,7 @@ def test_binance_feed_host_and_socket_listen_host_do_not_collide(wsfeed, run_cli
 
 
 @pytest.mark.spark
+@pytest.mark.spark35
 def test_spark_socket_source_reads_the_socket_sink(spark, tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

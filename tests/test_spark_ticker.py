@@ -9,7 +9,7 @@ import pytest
 from streamlab.records import Trade
 from streamlab.spark.transforms import ticker
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.spark35]  # also runs under pyspark 3.5 (`make test-spark35`)
 
 T0 = 1764000000000  # 2025-11-24 16:00:00 UTC, a minute boundary
 
