@@ -113,3 +113,24 @@ def test_running_versions_and_classpath_checks(spark):
     assert not compat.has_kinesis_connector(spark)
     assert not compat.jvm_has_format(spark, compat.KINESIS_FORMAT)
     assert not compat.jvm_has_class(spark, "no.such.Class")
+
+
+@pytest.mark.spark
+def test_consume_with_the_python_reader_on_this_spark(spark, aws_env, fresh_stream):
+    """Through run_consume: below Spark 4 the Python reader is refused in one line (before any query
+    starts); from 4.0 it is the reader that runs."""
+    from streamlab.settings import load_settings
+    from streamlab.spark.job import run_consume
+
+    def consume():
+        return run_consume(load_settings(), source="kinesis", stream=fresh_stream, reader="python", sink="memory",
+                           trigger="available-now", timeout=60, quiet=True, spark=spark)
+
+    if compat.supports_python_sources(spark.version):
+        assert "Python Kinesis" in consume().reader
+        return
+    with pytest.raises(ConfigError) as e:
+        consume()
+    line = e.value.one_line()
+    assert "\n" not in line and f"this is Spark {spark.version}" in line and "--reader native" in line
+    assert not spark.streams.active

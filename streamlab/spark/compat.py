@@ -213,6 +213,13 @@ def require_python_reader(spark_version: str, source: str = "kinesis") -> None:
     )
 
 
+def require_python_datasource(spark, what: str) -> None:
+    """`require_python_reader` for a running session; `what` names the reader ("streamlab's Kafka reader")."""
+    lowered = what.lower()
+    source = next((name for name in _NATIVE_INSTEAD if name in lowered), what)
+    require_python_reader(spark.version, source)
+
+
 def require_available_now(spark_version: str, source: str = "kinesis") -> None:
     """Raise when `--trigger available-now` is asked of a Python source that would read only part of the backlog."""
     if python_available_now(spark_version):
