@@ -1,12 +1,20 @@
 """One consume run: reader -> transform -> writers, as Spark Structured Streaming queries.
 
 `run_consume` is the Python API (the `consume` command and the demo call it). It checks what it can
-before the JVM starts (flags, the stream exists, Java and pyspark are there), starts the queries
-(see `writers` for why there are two or three), waits until they end (`available-now`), the
-`timeout` passes or Ctrl-C/SIGTERM, stops them, and returns a `ConsumeSummary`.
+before the JVM starts (flags, the source exists, Java and pyspark are there), starts the queries,
+waits until they end (`available-now`), the `timeout` passes or Ctrl-C/SIGTERM, stops them, and
+returns a `ConsumeSummary`.
+
+The source is read once, by the *records* query (parse, quarantine, write the good rows). For a
+windowed dataset the records query also relays each batch's good rows as Parquet under
+`<checkpoint>/relay`, and the *windows* queries (one per output mode, see `writers`) aggregate
+that relay with Spark's file source. So a socket is connected once, a Python reader reads each
+record once, and a replayed batch is relayed at most once (see `_relay`). With `available-now`
+the windows queries start when the records query has finished.
 
 Checkpoints live under `--checkpoint` (default `<path>/_checkpoint` with a path, else a temporary
-folder removed afterwards): one sub-folder per query (`records`, `windows-update`, `windows-append`).
+folder removed afterwards): one sub-folder per query (`records`, `windows-update`, `windows-append`)
+plus `relay`.
 A run with the same checkpoint continues where the last one committed: no duplicates, no gaps.
 """
 
@@ -215,25 +223,37 @@ def run_consume(
             console.info(f"writing with {ctx.output.describe()}")
 
     good_stream = transform.good(transform.parse(src.df))
+    relay = f"{checkpoint.rstrip('/')}/relay" if windowed else None
     windows_stream = None
     if windowed:
-        windows_stream = transform.windows(good_stream, window=window, watermark=watermark, slide=slide)
+        modes = {w.windows_mode for w in writers}
+        relayed = _relay_stream(spark, relay, good_stream.schema, clean=len(modes) == 1)
+        windows_stream = transform.windows(relayed, window=window, watermark=watermark, slide=slide)
     for w in writers:
         w.prepare(spark, good_stream.schema, None if windows_stream is None else windows_stream.schema)
 
     queries = []
     started = time.monotonic()
+    deadline = None if timeout is None else started + timeout
+
+    def start_windows() -> None:
+        for mode in dict.fromkeys(w.windows_mode for w in writers):
+            mine = [w for w in writers if w.windows_mode == mode]
+            queries.append(_windows_query(windows_stream, mine, mode, checkpoint, spark_trigger))
+
     try:
-        queries.append(_records_query(spark, src.df, transform, writers, ctx, checkpoint, spark_trigger))
-        if windowed:
-            for mode in dict.fromkeys(w.windows_mode for w in writers):
-                mine = [w for w in writers if w.windows_mode == mode]
-                queries.append(_windows_query(windows_stream, mine, mode, checkpoint, spark_trigger))
+        queries.append(_records_query(spark, src.df, transform, writers, ctx, checkpoint, spark_trigger, relay))
+        if windowed and spark_trigger is not None:
+            start_windows()
         if not quiet:
             what = ", ".join(w.describe() for w in writers)
             when = "until the backlog is read" if spark_trigger is None else f"every {trigger}"
             console.info(f"waiting for data ({what}; batches {when}; Ctrl-C stops)")
-        reason = _wait(queries, timeout)
+        reason = _wait(queries, deadline)
+        if windowed and spark_trigger is None and reason == "available-now done":
+            # available-now: the windows read what the records query relayed, once it is all there
+            start_windows()
+            reason = _wait(queries, deadline)
     finally:
         for q in queries:
             _stop(q)
@@ -307,7 +327,47 @@ def kafka_package_for(spark_version: str, scala: str) -> str:
     return f"org.apache.spark:spark-sql-kafka-0-10_{scala}:{spark_version}"
 
 
-def _records_query(spark, raw, transform, writers, ctx: WriteContext, checkpoint: str, trigger):
+def _relay_stream(spark, relay: str, schema, clean: bool):
+    """The windows' input: the good rows the records query relayed as Parquet (see `_relay`).
+
+    The source is read once (by the records query); the windows query reads the relay with
+    Spark's file source. With one windows query, the file source deletes each relayed file once
+    that query has committed it; with two (console/memory and parquet together) the files stay
+    under <checkpoint>/relay (two readers cannot share one deleter).
+    """
+    _mkdirs(spark, relay)
+    reader = spark.readStream.schema(schema).option("recursiveFileLookup", "true")
+    if clean:
+        reader = reader.option("cleanSource", "delete")
+    return reader.parquet(relay)
+
+
+def _hadoop_path(spark, path: str):
+    jvm = spark._jvm  # noqa: SLF001
+    p = jvm.org.apache.hadoop.fs.Path(path)
+    return p, p.getFileSystem(spark._jsc.hadoopConfiguration())  # noqa: SLF001
+
+
+def _mkdirs(spark, path: str) -> None:
+    p, fs = _hadoop_path(spark, path)
+    fs.mkdirs(p)
+
+
+def _relay(spark, good, relay: str, batch_id: int) -> None:
+    """Hand a batch's good rows to the windows query, exactly once per batch id.
+
+    A marker `_written/<id>` (hidden from the file source) is made after the rows are in place; a
+    batch replayed after a crash whose rows were already relayed (and maybe already consumed and
+    deleted by the windows query) is not relayed again, so no window counts a row twice.
+    """
+    marker, fs = _hadoop_path(spark, f"{relay}/_written/{batch_id}")
+    if fs.exists(marker):
+        return
+    good.coalesce(1).write.mode("overwrite").parquet(f"{relay}/batch_id={batch_id}")
+    fs.create(marker, True).close()
+
+
+def _records_query(spark, raw, transform, writers, ctx: WriteContext, checkpoint: str, trigger, relay: Optional[str] = None):
     from pyspark.sql import functions as F
 
     def on_batch(batch, batch_id: int) -> None:
@@ -319,6 +379,8 @@ def _records_query(spark, raw, transform, writers, ctx: WriteContext, checkpoint
                 write_quarantine(ctx, transform.quarantine(parsed), batch_id, bad)
             if n - bad:
                 good = transform.good(parsed)
+                if relay:
+                    _relay(spark, good, relay, batch_id)
                 for w in writers:
                     w.on_records(good, batch_id)
             ctx.stats.add(batches=1, input_rows=n, trades=n - bad, quarantined=bad)
@@ -330,8 +392,13 @@ def _records_query(spark, raw, transform, writers, ctx: WriteContext, checkpoint
 
 def _windows_query(windows, writers, mode: str, checkpoint: str, trigger):
     def on_batch(batch, batch_id: int) -> None:
+        # Evaluate the aggregate once, on the driver (a batch's windows are few), and hand the
+        # writers a static copy: caching a stateful aggregate over the file source fails on
+        # Spark 4.3 ("key not found: symbol#N"), and evaluating it twice would run it twice.
+        rows = batch.collect()
+        static = batch.sparkSession.createDataFrame(rows, batch.schema)
         for w in writers:
-            w.on_windows(batch, batch_id)
+            w.on_windows(static, batch_id)
 
     writer = windows.writeStream.outputMode(mode).foreachBatch(on_batch)
     return _start(writer, f"{checkpoint}/windows-{mode}", trigger, f"streamlab-windows-{mode}")
@@ -343,9 +410,8 @@ def _start(writer, checkpoint: str, trigger, name: str):
     return writer.start()
 
 
-def _wait(queries, timeout: Optional[float]) -> str:
-    """Block until all queries end, the timeout passes, a query fails, or Ctrl-C/SIGTERM."""
-    deadline = None if timeout is None else time.monotonic() + timeout
+def _wait(queries, deadline: Optional[float]) -> str:
+    """Block until all queries end, the deadline (monotonic) passes, a query fails, or Ctrl-C/SIGTERM."""
     restore = _sigterm_as_interrupt()
     try:
         while True:

@@ -43,7 +43,6 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any, ClassVar, Optional
 from urllib.parse import urlparse
 
@@ -420,16 +419,13 @@ class ParquetWriter(Writer):
         self.ctx.output.write(good, self.ctx.transform.RECORDS_DIR, batch_id, self.ctx.partition_by)
 
     def on_windows(self, windows, batch_id: int) -> None:
-        rows = windows.cache()
-        try:
-            n = rows.count()
-            if n:
-                if getattr(self.ctx.transform, "NAME", "") == "tweets":
-                    rows = self.ctx.transform.top_per_window(rows, self.ctx.top)
-                self.ctx.output.write(rows, "windows", batch_id)
-                self.ctx.stats.add(windows_written=n)
-        finally:
-            windows.unpersist()
+        n = windows.count()  # a small static DataFrame (see job._windows_query)
+        if n:
+            rows = windows
+            if getattr(self.ctx.transform, "NAME", "") == "tweets":
+                rows = self.ctx.transform.top_per_window(rows, self.ctx.top)
+            self.ctx.output.write(rows, "windows", batch_id)
+            self.ctx.stats.add(windows_written=n)
 
 
 class S3Writer(ParquetWriter):
