@@ -28,6 +28,13 @@ def test_kafka_packages_match_spark_and_scala(spark, scala, expected):
     assert compat.kafka_packages(spark, scala) == expected
 
 
+def test_kafka_packages_default_to_the_installed_spark():
+    import pyspark
+
+    scala = compat.default_scala(pyspark.__version__)
+    assert compat.kafka_packages() == f"org.apache.spark:spark-sql-kafka-0-10_{scala}:{pyspark.__version__}"
+
+
 def test_unsupported_spark_is_one_line():
     with pytest.raises(ConfigError) as e:
         compat.kafka_packages("2.4.8")

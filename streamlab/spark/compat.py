@@ -97,12 +97,18 @@ def scala_binary(text: str) -> str:
     return f"{major}.{minor}"
 
 
-def kafka_packages(spark_version: str, scala_version: Optional[str] = None) -> str:
+def kafka_packages(spark_version: Optional[str] = None, scala_version: Optional[str] = None) -> str:
     """`org.apache.spark:spark-sql-kafka-0-10_<scala>:<spark>` for `spark.jars.packages` / `--packages`.
 
     The connector must match the running Spark exactly (minor and Scala binary version), or the
     query fails at start with a NoSuchMethodError/ClassNotFoundException far from the cause.
+    Without arguments: for the Spark installed here (`installed_versions()`).
     """
+    if spark_version is None:
+        found = installed_versions()
+        if found is None:
+            raise ConfigError("no Spark found to match the Kafka connector to", 'install it with: pip install "streamlab[spark]"')
+        spark_version, scala_version = found.spark, scala_version or found.scala
     scala = scala_binary(scala_version) if scala_version else default_scala(spark_version)
     return f"org.apache.spark:spark-sql-kafka-0-10_{scala}:{maven_version(spark_version)}"
 
