@@ -1,0 +1,183 @@
+"""The same 50,000 trade records read with Trigger.AvailableNow from three sources, one SparkSession.
+
+  (a) files    Spark's own file source over JSON-lines files (the ceiling: no network, no Python reader)
+  (b) kafka    streamlab's Python Kafka reader on a local tansu broker (2 partitions)
+  (c) kinesis  streamlab's Python Kinesis reader on the moto emulator (2 shards)
+
+Two figures per source, each measured from the query's start until it ends by itself, after the
+session has started and a warm-up run of each kind (100 records) has started Spark's Python
+workers and its first plans (so: "after start-up"):
+
+  reader   the reader -> foreachBatch that counts (what the source itself costs)
+  consumer `run_consume(dataset=ticker, sink=parquet)`: parse, quarantine check, trades + windows
+
+Ratios are to (a). Target: (b) >= 0.5x (a). The Kinesis figure is bounded by the emulator (moto
+spends ~0.1 ms per record building responses), not by Spark: see benchmarks/consumer_kinesis.py.
+A row whose source is not available in this checkout prints "not available yet" instead of a figure.
+
+    .venv/bin/python benchmarks/consumer_sources.py [--records 50000] [--runs 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+import _common as c
+
+SOURCES = ("files", "kafka", "kinesis")
+
+
+def payloads(n: int) -> list[bytes]:
+    from streamlab.settings import Settings
+    from streamlab.sources.synthetic import SyntheticSource
+
+    it = SyntheticSource(Settings(), seed=1).records()
+    return [rec.to_bytes() for rec, _ in zip(it, range(n))]
+
+
+def fill_files(data: list[bytes], root: Path, files: int = 10) -> Path:
+    folder = root / f"files-{uuid.uuid4().hex[:6]}"
+    folder.mkdir()
+    per = -(-len(data) // files)
+    for i in range(files):
+        (folder / f"part-{i:03d}.json").write_bytes(b"\n".join(data[i * per : (i + 1) * per]) + b"\n")
+    return folder
+
+
+def fill_kafka(data: list[bytes], bootstrap: str) -> str:
+    from kafka import KafkaAdminClient, KafkaProducer
+
+    topic = f"bench-{uuid.uuid4().hex[:8]}"
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin.create_topics({topic: {"num_partitions": 2, "replication_factor": 1}}, wait_for_metadata=True)
+    admin.close()
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=10, batch_size=256 * 1024)
+    for i, p in enumerate(data):
+        producer.send(topic, p, partition=i % 2)
+    producer.flush()
+    producer.close()
+    return topic
+
+
+def fill_kinesis(data: list[bytes], client) -> str:
+    name = f"bench-{uuid.uuid4().hex[:8]}"
+    client.create_stream(StreamName=name, ShardCount=2)
+    client.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
+    for i in range(0, len(data), 500):
+        chunk = data[i : i + 500]
+        client.put_records(StreamName=name, Records=[{"Data": p, "PartitionKey": str(i + j)} for j, p in enumerate(chunk)])
+    return name
+
+
+def request(source: str, where: str, bootstrap: str):
+    from streamlab.spark.readers import ReadRequest
+
+    if source == "files":
+        return ReadRequest(input_path=where, file_format="json")
+    if source == "kafka":
+        return ReadRequest(topic=where, bootstrap=bootstrap, reader="python", starting_offsets="earliest")
+    return ReadRequest(stream=where, reader="python")
+
+
+def read_only(spark, settings, source: str, req) -> tuple[int, float]:
+    from streamlab.spark.readers import READERS
+
+    read, check = READERS[source]
+    check(settings, req)
+    src = read(spark, settings, req)
+    counted: list[int] = []
+    with tempfile.TemporaryDirectory() as cp, c.Timer() as t:
+        q = (
+            src.df.writeStream.foreachBatch(lambda df, _id: counted.append(df.count()))
+            .option("checkpointLocation", cp)
+            .trigger(availableNow=True)
+            .start()
+        )
+        q.awaitTermination()
+    return sum(counted), t.seconds
+
+
+def whole_consumer(spark, settings, source: str, req) -> tuple[int, float]:
+    from streamlab.spark.job import run_consume
+
+    where = {"files": {"input_path": req.input_path, "file_format": "json"},
+             "kafka": {"topic": req.topic, "bootstrap": req.bootstrap, "reader": "python", "starting_offsets": "earliest"},
+             "kinesis": {"stream": req.stream, "reader": "python"}}[source]
+    with tempfile.TemporaryDirectory() as out, c.Timer() as t:
+        s = run_consume(settings, source=source, dataset="ticker", sink="parquet", path=out,
+                        trigger="available-now", quiet=True, spark=spark, **where)
+    return s.input_rows, t.seconds
+
+
+def available(source: str) -> bool:
+    from streamlab.spark.readers import READERS
+
+    return source in READERS
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--records", type=int, default=50_000)
+    ap.add_argument("--runs", type=int, default=1)
+    args = ap.parse_args()
+
+    from streamlab import local_kafka
+    from streamlab.aws.emulator import Emulator
+    from streamlab.settings import load_settings
+    from streamlab.spark.session import get_session
+
+    data = payloads(args.records)
+    rows, rates = [], {}
+    with Emulator() as emu, local_kafka.start() as broker, tempfile.TemporaryDirectory() as tmp:
+        os.environ["STREAMLAB_ENDPOINT_URL"] = emu.url
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+        os.environ.setdefault("AWS_REGION", "us-east-1")
+        settings = load_settings()
+        client = c.kinesis_client(emu.url)
+        with c.Timer() as t:
+            spark = get_session("bench-consumer-sources")
+        print(f"SparkSession start: {t.seconds:.1f}s; Spark {spark.version}; {os.cpu_count()} CPUs; "
+              f"load average {os.getloadavg()[0]:.1f}; {args.records:,} records per source")
+        warm = fill_files(data[:100], Path(tmp))  # starts the Python workers before anything is timed
+        read_only(spark, settings, "files", request("files", str(warm), broker.bootstrap))
+        whole_consumer(spark, settings, "files", request("files", str(warm), broker.bootstrap))  # and the consumer's plans
+        for run in range(args.runs):
+            for source in SOURCES:
+                if not available(source):
+                    rows.append((source, "reader", run + 1, "not available yet", "", "", ""))
+                    continue
+                for what, fn in (("reader", read_only), ("consumer", whole_consumer)):
+                    where = {"files": lambda: str(fill_files(data, Path(tmp))),
+                             "kafka": lambda: fill_kafka(data, broker.bootstrap),
+                             "kinesis": lambda: fill_kinesis(data, client)}[source]()
+                    n, secs = fn(spark, settings, source, request(source, where, broker.bootstrap))
+                    if n != args.records:
+                        print(f"warning: {source} {what} read {n:,} of {args.records:,} records")
+                    rates.setdefault((source, what), []).append(n / secs)
+                    rows.append((source, what, run + 1, n, secs, n / secs, None))
+                    if source == "kinesis":
+                        client.delete_stream(StreamName=where, EnforceConsumerDeletion=True)
+        spark.stop()
+    for i, row in enumerate(rows):
+        if row[6] is None:
+            ceiling = c.median(rates[("files", row[1])])
+            rows[i] = (*row[:6], f"{row[5] / ceiling:.2f}x")
+    print()
+    c.table(["source", "measured", "run", "records", "seconds", "records/s", "vs files"], rows)
+    print()
+    for what in ("reader", "consumer"):
+        if ("kafka", what) in rates:
+            ratio = c.median(rates[("kafka", what)]) / c.median(rates[("files", what)])
+            verdict = "met" if ratio >= 0.5 else "NOT met"
+            print(f"target kafka >= 0.5x files ({what}): {verdict} ({ratio:.2f}x)")
+        else:
+            print(f"target kafka >= 0.5x files ({what}): not available yet")
+
+
+if __name__ == "__main__":
+    main()
