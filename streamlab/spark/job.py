@@ -34,7 +34,7 @@ from typing import Optional, Sequence, Union
 from streamlab import console
 from streamlab.errors import ConfigError, StreamlabError
 from streamlab.settings import Settings
-from streamlab.spark.readers import READERS, ReadRequest
+from streamlab.spark.readers import READERS, ReadRequest, explain_failure
 from streamlab.spark.transforms import TRANSFORMS
 from streamlab.spark.writers import (
     S3_SCHEMES,
@@ -259,7 +259,7 @@ def run_consume(
             _stop(q)
         if temp_checkpoint:
             shutil.rmtree(temp_checkpoint, ignore_errors=True)
-    _raise_failure(queries)
+    _raise_failure(queries, lambda text: explain_failure(source, request, text))
     outputs = {}
     if ctx.output is not None:
         outputs = {transform.RECORDS_DIR or "records": ctx.output.url(transform.RECORDS_DIR), "_quarantine": ctx.output.url("_quarantine")}
@@ -421,7 +421,10 @@ def _wait(queries, deadline: Optional[float]) -> str:
                 return "available-now done"
             if deadline is not None and time.monotonic() >= deadline:
                 return "timeout"
-            queries[0].awaitTermination(0.25)
+            try:
+                queries[0].awaitTermination(0.25)
+            except Exception:  # it failed meanwhile: the next round reports it
+                pass
     except KeyboardInterrupt:
         return "interrupted"
     finally:
@@ -458,10 +461,13 @@ def _stop(query, grace: float = STOP_GRACE_SECONDS) -> None:
         pass
 
 
-def _raise_failure(queries) -> None:
+def _raise_failure(queries, explain=None) -> None:
     for q in queries:
         exc = q.exception()
         if exc is not None:
+            better = explain(str(getattr(exc, "desc", None) or exc)) if explain else None
+            if better is not None:
+                raise better
             raise StreamlabError(f"the Spark query {q.name} failed: {_first_line(exc)}", "rerun with --traceback for Spark's details")
 
 

@@ -293,17 +293,21 @@ def socket(spark, settings: Settings, req: ReadRequest) -> Reader:
 
 
 def check_socket(settings: Settings, req: ReadRequest) -> None:
-    import socket as _socket
-
+    # No test connection here: a producer such as `produce --sink socket` hands the lines it holds
+    # to the first client that connects, and a probe would take them. Spark's refusal is explained
+    # instead (`explain_failure`).
     if not req.port:
         raise ConfigError("--source socket needs --port", "e.g. --port 9999 (start `streamlab produce tweets --sink socket --port 9999` first)")
-    try:
-        _socket.create_connection((req.host, req.port), timeout=3).close()
-    except OSError as exc:
-        raise ConnectionFailed(
-            f"nothing accepts connections on {req.host}:{req.port} ({exc.strerror or exc})",
+
+
+def explain_failure(source: str, req: ReadRequest, text: str):
+    """A one-line error for a source failure Spark reports in its own words (None: no better words)."""
+    if source == "socket" and ("Connection refused" in text or "ConnectException" in text):
+        return ConnectionFailed(
+            f"nothing accepts connections on {req.host}:{req.port}",
             f"start the producer first, e.g. `streamlab produce tweets --sink socket --port {req.port}` (or `nc -lk {req.port}`)",
-        ) from None
+        )
+    return None
 
 
 # ----------------------------------------------------------------------------------------------

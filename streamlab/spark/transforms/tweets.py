@@ -33,7 +33,7 @@ WINDOW_KEY = ("window_start", "hashtag")
 DEFAULT_WINDOW = "1 minute"
 DEFAULT_WATERMARK = "30 seconds"
 DEFAULT_TOP = 10
-POST_SCHEMA = "id STRING, user STRING, text STRING, created_at STRING, lang STRING"
+POST_SCHEMA = "id STRING, user STRING, text STRING, created_at STRING, lang STRING, _corrupt STRING"
 # letters and digits of any script, and underscore: Java's \w is ASCII-only
 HASHTAG = r"#([\p{L}\p{N}_]+)"
 
@@ -43,14 +43,14 @@ def parse(raw: DataFrame) -> DataFrame:
     df = raw.select(raw_text(raw).alias("_raw"), position(raw).alias("position"), arrival.alias("_arrival"))
     trimmed = F.ltrim(F.col("_raw"))
     is_json = trimmed.startswith("{")
-    post = F.from_json(F.when(is_json, F.col("_raw")), POST_SCHEMA)
+    post = F.from_json(F.when(is_json, F.col("_raw")), POST_SCHEMA, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt"})
     df = df.withColumn("_post", post)
     text = F.when(is_json, F.col("_post.text")).otherwise(F.col("_raw"))
     created = F.expr("try_to_timestamp(_post.created_at)")  # Spark 3.5+; a bad date is null, not a failure
     event_ts = F.coalesce(created, F.col("_arrival"), F.current_timestamp())
     error = (
         F.when(F.col("_raw").isNull() | (F.trim(F.col("_raw")) == ""), F.lit("empty line"))
-        .when(is_json & F.col("_post").isNull(), F.lit("not JSON"))
+        .when(is_json & (F.col("_post").isNull() | F.col("_post._corrupt").isNotNull()), F.lit("not JSON"))
         .when(is_json & F.col("_post.text").isNull(), F.lit("JSON post without text"))
     )
     tags = F.transform(F.expr(f"regexp_extract_all(_raw_text, '{_sql(HASHTAG)}', 1)"), lambda t: F.lower(t))
