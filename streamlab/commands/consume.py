@@ -54,6 +54,11 @@ SINK_OPTIONS = (
     click.option("--timeout", type=click.FloatRange(min=0), default=None, metavar="SECONDS", help="Stop after this many seconds (committed batches are kept)."),
     click.option("--quiet", "-q", is_flag=True, help="No table or progress; errors and nothing else."),
 )
+SUBMIT_OPTIONS = (
+    click.option("--print-spark-submit", is_flag=True, help="Print the equivalent spark-submit command for a cluster (EMR) and exit; runs nothing."),
+    click.option("--deploy-mode", type=click.Choice(["client", "cluster"]), default="client", show_default=True, help="With --print-spark-submit: where the driver runs (client keeps .env on the primary node)."),
+    click.option("--cluster-spark", default=None, metavar="VERSION", help="With --print-spark-submit: the cluster's Spark version, for matching --packages. [default: EMR 7.x's 3.5.6]"),
+)
 
 
 def _apply(options):
@@ -70,6 +75,7 @@ def _apply(options):
 @_apply(KAFKA_OPTIONS)
 @_apply(DATASET_OPTIONS)
 @_apply(SINK_OPTIONS)
+@_apply(SUBMIT_OPTIONS)
 @aws_options
 def command(settings: Settings, **opts) -> None:
     """Read a stream with Spark, parse it for a dataset, and show or write the result.
@@ -85,6 +91,46 @@ def command(settings: Settings, **opts) -> None:
 
       streamlab consume --source socket --port 9999 --dataset tweets --trigger 5s
     """
+    print_submit, deploy_mode, cluster_spark = (opts.pop(k) for k in ("print_spark_submit", "deploy_mode", "cluster_spark"))
+    if print_submit:
+        _print_spark_submit(opts, deploy_mode, cluster_spark)
+        return
     from streamlab.spark.job import run_consume
 
     run_consume(settings, **opts)
+
+
+def _given_args(ctx: click.Context) -> list[str]:
+    """The consume flags the user set (not defaults), rebuilt from what click parsed."""
+    args: list[str] = []
+    for param in ctx.command.params:
+        if not isinstance(param, click.Option) or param.name in ("print_spark_submit", "deploy_mode", "cluster_spark"):
+            continue
+        value = ctx.params.get(param.name)
+        if ctx.get_parameter_source(param.name) is not click.core.ParameterSource.COMMANDLINE or value in (None, False, ()):
+            continue
+        flag = param.opts[-1] if param.opts[-1].startswith("--") else param.opts[0]
+        if param.is_flag:
+            args.append(flag)
+        else:
+            for v in value if param.multiple else (value,):
+                args += [flag, str(v)]
+    return args
+
+
+def _print_spark_submit(opts: dict, deploy_mode: str, cluster_spark) -> None:
+    import os
+
+    from streamlab.spark import submit
+
+    kwargs = {"spark_version": cluster_spark} if cluster_spark else {}
+    cmd = submit.spark_submit_command(
+        _given_args(click.get_current_context()),
+        source=opts["source"],
+        packages=opts.get("packages", False),
+        deploy_mode=deploy_mode,
+        env_names=submit.forwardable_env(os.environ),
+        env_file=".env" if os.path.exists(".env") else None,
+        **kwargs,
+    )
+    click.echo(submit.format_command(cmd))
