@@ -2,8 +2,8 @@
 
 emulator (child process, free port) -> provision a 2-shard Kinesis stream -> synthetic ticker at
 `rate` records/s for `duration` s on a thread -> Spark reads the stream every 2 s, shows the live
-window table and writes Parquet -> once the producer stops, one `available-now` pass on the same
-checkpoint reads what is left (so consumed == produced) -> teardown -> emulator stopped.
+window table and writes Parquet until it has read everything the producer sent -> one
+`available-now` pass on the same checkpoint closes what is left -> teardown -> emulator stopped.
 
 Windows are 10 s with a 5 s watermark here (not the 1 minute default) so a 30 s run closes some.
 Everything it starts is stopped in `finally`, including on Ctrl-C; no process is left running.
@@ -59,6 +59,12 @@ class _Producer(threading.Thread):
         self.result = None
         self.error: Optional[BaseException] = None
 
+    def consumed_all(self, stats) -> bool:
+        """True once producing ended and the consumer's stats show every record sent was read."""
+        if self.is_alive():
+            return False
+        return self.error is not None or self.result is None or stats.input_rows >= self.result.stats.sent
+
     def run(self) -> None:
         from streamlab.commands.produce import produce
         from streamlab.pipeline import Limits
@@ -108,10 +114,14 @@ def run_demo(duration: float = 30.0, rate: float = 50.0, output: Path = Path("st
             source="kinesis", stream=STREAM, dataset="ticker", sink=["console", "parquet"], path=str(output),
             window=WINDOW, watermark=WATERMARK, spark=spark,
         )
-        live = run_consume(settings, trigger="2s", timeout=duration + 2, quiet=False, **common)
+        # Stop once the producer is done and Spark has read all it sent, between batches (stopping
+        # mid-batch wastes it and makes Spark print a long stack); the timeout is only a backstop.
+        live = run_consume(settings, trigger="2s", timeout=duration + 90, quiet=False,
+                           stop_when=producer.consumed_all, **common)
         producer.join()
         if producer.error is not None:
             raise producer.error
+        # the same checkpoint, available-now: reads anything left and closes the relayed windows
         rest = run_consume(settings, trigger="available-now", quiet=True, **common)
 
         console.info("[bold]5/5[/] tearing down what the demo created ...")

@@ -29,7 +29,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Optional, Sequence, Union
+from typing import Callable, Optional, Sequence, Union
 
 from streamlab import console
 from streamlab.errors import ConfigError, StreamlabError
@@ -62,7 +62,7 @@ class ConsumeSummary:
     windows_written: int
     windows_updated: int
     elapsed: float
-    reason: str  # "available-now done", "timeout", "interrupted"
+    reason: str  # "available-now done", "timeout", "everything read" (stop_when), "interrupted", "failed"
     reader: str
     outputs: dict = field(default_factory=dict)
 
@@ -149,8 +149,10 @@ def run_consume(
     quiet: bool = False,
     spark=None,
     out=None,
+    stop_when: Optional[Callable[[Stats], bool]] = None,
 ) -> ConsumeSummary:
-    """Run the consumer until available-now finishes, `timeout` seconds pass, or Ctrl-C/SIGTERM."""
+    """Run the consumer until available-now finishes, `timeout` seconds pass, `stop_when(stats)` says
+    so (checked between polls; the demo stops once everything produced was read), or Ctrl-C/SIGTERM."""
     # --- everything that can be checked before the JVM starts -----------------------------------
     if source not in READERS:
         raise ConfigError(f"unknown source {source!r}", f"choose one of: {', '.join(sorted(READERS))}")
@@ -235,6 +237,7 @@ def run_consume(
     queries = []
     started = time.monotonic()
     deadline = None if timeout is None else started + timeout
+    until = None if stop_when is None else (lambda: stop_when(stats))
 
     def start_windows() -> None:
         for mode in dict.fromkeys(w.windows_mode for w in writers):
@@ -249,11 +252,11 @@ def run_consume(
             what = ", ".join(w.describe() for w in writers)
             when = "until the backlog is read" if spark_trigger is None else f"every {trigger}"
             console.info(f"waiting for data ({what}; batches {when}; Ctrl-C stops)")
-        reason = _wait(queries, deadline)
+        reason = _wait(queries, deadline, until)
         if windowed and spark_trigger is None and reason == "available-now done":
             # available-now: the windows read what the records query relayed, once it is all there
             start_windows()
-            reason = _wait(queries, deadline)
+            reason = _wait(queries, deadline, until)
     finally:
         for q in queries:
             _stop(q)
@@ -410,8 +413,9 @@ def _start(writer, checkpoint: str, trigger, name: str):
     return writer.start()
 
 
-def _wait(queries, deadline: Optional[float]) -> str:
-    """Block until all queries end, the deadline (monotonic) passes, a query fails, or Ctrl-C/SIGTERM."""
+def _wait(queries, deadline: Optional[float], until: Optional[Callable[[], bool]] = None) -> str:
+    """Block until all queries end, the deadline (monotonic) passes, `until()` is true, a query
+    fails, or Ctrl-C/SIGTERM."""
     restore = _sigterm_as_interrupt()
     try:
         while True:
@@ -421,6 +425,8 @@ def _wait(queries, deadline: Optional[float]) -> str:
                 return "available-now done"
             if deadline is not None and time.monotonic() >= deadline:
                 return "timeout"
+            if until is not None and until():
+                return "everything read"
             try:
                 queries[0].awaitTermination(0.25)
             except Exception:  # it failed meanwhile: the next round reports it
