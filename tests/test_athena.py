@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+pytestmark = pytest.mark.spark35  # also run under pyspark 3.5 (make test-spark35)
+
 from streamlab.athena import TABLES, columns
 
 SPARK_TO_ATHENA = {"string": "string", "int": "int", "bigint": "bigint", "boolean": "boolean", "date": "date",

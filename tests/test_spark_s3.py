@@ -18,7 +18,7 @@ from streamlab.sources.reviews import sample_path
 from streamlab.spark.job import run_consume
 from tests.fixtures.aws import unique
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.spark35]  # also run under pyspark 3.5 (make test-spark35)
 
 
 def reviews(n: int, skip: int = 0) -> list[str]:

@@ -15,7 +15,7 @@ from streamlab.sinks.base import Entry
 from streamlab.sinks.socket import SocketSink
 from streamlab.spark.job import run_consume
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.spark35]  # also run under pyspark 3.5 (make test-spark35)
 
 
 def post(text: str, at: str) -> str:

@@ -301,33 +301,10 @@ def dataset_ops(dataset: str, *, date_column: str = "review_date"):
 
 
 def kafka_package() -> str:
-    """spark.jars.packages for --packages: part B's compat module decides when present."""
-    try:
-        from streamlab.spark import compat  # type: ignore[attr-defined]
+    """spark.jars.packages for --packages: the connector matching the installed Spark/Scala."""
+    from streamlab.spark import compat
 
-        for fn in ("kafka_package", "kafka_package_coordinates", "kafka_packages"):
-            if hasattr(compat, fn):
-                return getattr(compat, fn)()
-    except ImportError:
-        pass
-    return kafka_package_for(*local_spark_scala())
-
-
-def local_spark_scala() -> tuple[str, str]:
-    """(Spark version, Scala binary version) of the installed pyspark, without starting a JVM."""
-    import glob
-    import os
-
-    import pyspark
-
-    jars = glob.glob(os.path.join(os.path.dirname(pyspark.__file__), "jars", "spark-core_*.jar"))
-    scala = jars[0].split("spark-core_")[1].split("-")[0] if jars else ("2.13" if pyspark.__version__ >= "4" else "2.12")
-    return pyspark.__version__, scala
-
-
-def kafka_package_for(spark_version: str, scala: str) -> str:
-    """The spark-sql-kafka-0-10 coordinates matching a Spark and Scala version."""
-    return f"org.apache.spark:spark-sql-kafka-0-10_{scala}:{spark_version}"
+    return compat.kafka_packages()
 
 
 def _relay_stream(spark, relay: str, schema, clean: bool):

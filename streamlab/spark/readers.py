@@ -19,6 +19,7 @@ from typing import Any, Callable, Optional
 
 from streamlab.errors import ConfigError, ConnectionFailed
 from streamlab.settings import Settings
+from streamlab.spark import compat
 
 READER_CHOICES = ("auto", "native", "python")
 
@@ -60,17 +61,6 @@ class Reader:
     description: str  # for the log: which implementation reads what
 
 
-def jvm_has_format(spark, name: str) -> bool:
-    """Whether a JVM data source `name` can be loaded (False under Spark Connect or without the jar)."""
-    try:
-        jvm = spark._jvm  # noqa: SLF001 - the only way to ask the classpath from Python
-        conf = spark._jsparkSession.sessionState().conf()  # noqa: SLF001
-        jvm.org.apache.spark.sql.execution.datasources.DataSource.lookupDataSource(name, conf)
-        return True
-    except Exception:
-        return False
-
-
 def _aws_options(settings: Settings) -> dict[str, str]:
     """Endpoint, region and explicitly configured credentials, for readers running on executors."""
     from streamlab.aws.session import AWS
@@ -96,8 +86,8 @@ def kinesis(spark, settings: Settings, req: ReadRequest) -> Reader:
     if not req.stream:
         raise ConfigError("--stream is required for --source kinesis", "name the Kinesis stream, e.g. --stream ticker")
     position = req.starting_position.upper().replace("-", "_")
-    native = req.reader == "native" or (req.reader == "auto" and jvm_has_format(spark, "aws-kinesis"))
-    if req.reader == "native" and not jvm_has_format(spark, "aws-kinesis"):
+    native = req.reader == "native" or (req.reader == "auto" and compat.jvm_has_format(spark, "aws-kinesis"))
+    if req.reader == "native" and not compat.jvm_has_format(spark, "aws-kinesis"):
         raise ConfigError(
             "the aws-kinesis Spark connector is not on the classpath",
             "run on EMR 7.1+ (or add the spark-sql-kinesis jar), or use --reader python",
@@ -150,30 +140,9 @@ def check_kinesis(settings: Settings, req: ReadRequest) -> None:
 
 # ----------------------------------------------------------------------------------------------
 # Kafka
-KAFKA_CONNECTOR_CLASS = "org.apache.spark.sql.kafka010.KafkaSourceProvider"
-
-
-def spark_version(spark) -> tuple[int, int]:
-    major, minor = (spark.version.split(".") + ["0"])[:2]
-    return int(major), int("".join(ch for ch in minor if ch.isdigit()) or 0)
-
-
 def require_python_sources(spark, what: str) -> None:
-    """streamlab's Python readers are `pyspark.sql.datasource` sources: Spark 4.0+ only."""
-    try:  # part B's compat module, when present, is the one place this is decided
-        from streamlab.spark import compat  # type: ignore[attr-defined]
-
-        check = getattr(compat, "require_python_datasource", None)
-    except ImportError:
-        check = None
-    if check is not None:
-        check(spark, what)
-        return
-    if spark_version(spark) < (4, 0):
-        raise ConfigError(
-            f"{what} is a Python data source, which needs Spark 4.0+ (this is Spark {spark.version})",
-            "use the native connector (--packages, or the connector jar on the classpath) or run on Spark 4",
-        )
+    """streamlab's Python readers are `pyspark.sql.datasource` sources: Spark 4.0+ only (compat decides)."""
+    compat.require_python_datasource(spark, what)
 
 
 def kafka_native_options(sec, req: ReadRequest) -> dict[str, str]:
@@ -211,7 +180,7 @@ def kafka(spark, settings: Settings, req: ReadRequest) -> Reader:
     from pyspark.sql import functions as F
 
     sec = req.kafka if req.kafka is not None else _kafka_security(settings, req)
-    has_jar = jvm_has_format(spark, "kafka")
+    has_jar = compat.jvm_has_format(spark, "kafka")
     if req.reader == "native" and not (has_jar or req.packages):
         raise ConfigError(
             "Spark's kafka connector (spark-sql-kafka-0-10) is not on the classpath",
