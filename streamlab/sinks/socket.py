@@ -14,6 +14,7 @@ the whole post), the JSON wire form for trades. Not encrypted, no authentication
 from __future__ import annotations
 
 import collections
+import select
 import socket
 import threading
 import time
@@ -90,18 +91,40 @@ class SocketSink(Sink):
             if not self._clients:
                 self._no_client([e.data for e in batch])
                 return []
+            self._drop_departed()
             data = b"".join(e.data + b"\n" for e in batch)
             for conn in list(self._clients):
                 try:
                     conn.sendall(data)
                 except OSError:  # gone (EPIPE/ECONNRESET) or stalled past SEND_TIMEOUT
-                    self._clients.remove(conn)
-                    conn.close()
-                    console.info(f"socket sink: a client left ({len(self._clients)} still connected)")
+                    self._forget(conn)
             if not self._clients:
                 # nobody received this batch: hold or drop it like any other
                 self._no_client([e.data for e in batch])
         return []
+
+    def _drop_departed(self) -> None:
+        """Forget clients that closed their end. A send into a closed connection can still succeed
+        (the kernel buffers it until the peer's reset arrives), so look for the EOF first: a client
+        that left is readable and reads b"". Anything a client wrote to us is read and ignored."""
+        try:
+            readable, _, _ = select.select(self._clients, [], [], 0)
+        except (OSError, ValueError):
+            readable = list(self._clients)
+        for conn in readable:
+            try:
+                gone = conn.recv(65536, socket.MSG_DONTWAIT) == b""
+            except BlockingIOError:
+                gone = False
+            except OSError:
+                gone = True
+            if gone:
+                self._forget(conn)
+
+    def _forget(self, conn: socket.socket) -> None:
+        self._clients.remove(conn)
+        conn.close()
+        console.info(f"socket sink: a client left ({len(self._clients)} still connected)")
 
     def _no_client(self, items: list[bytes]) -> None:
         if self.mode == "drop":
