@@ -16,7 +16,7 @@ import pytest
 from streamlab.records import Trade
 from streamlab.settings import load_settings
 from streamlab.spark.job import run_consume
-from tests.fixtures.aws import unique
+from tests.fixtures.aws import new_stream
 
 pytestmark = pytest.mark.spark
 
@@ -42,11 +42,8 @@ def put(kinesis, stream: str, payloads: list[bytes]) -> None:
 
 @pytest.fixture
 def multi_shard_stream(kinesis):
-    name = unique("consume")
-    kinesis.create_stream(StreamName=name, ShardCount=3)
-    kinesis.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
-    yield name
-    kinesis.delete_stream(StreamName=name, EnforceConsumerDeletion=True)
+    with new_stream(kinesis, "consume", shards=3) as name:
+        yield name
 
 
 def read_parquet(spark, path: Path):

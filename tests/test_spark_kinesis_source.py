@@ -19,16 +19,13 @@ from streamlab.spark.kinesis_source import (
     read_range,
     worker_client,
 )
-from tests.fixtures.aws import unique
+from tests.fixtures.aws import new_stream
 
 
 @pytest.fixture
 def two_shards(kinesis):
-    name = unique("src")
-    kinesis.create_stream(StreamName=name, ShardCount=2)
-    kinesis.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
-    yield name
-    kinesis.delete_stream(StreamName=name, EnforceConsumerDeletion=True)
+    with new_stream(kinesis, "src", shards=2) as name:
+        yield name
 
 
 def put(kinesis, stream, values):
