@@ -78,6 +78,51 @@ def pin_to_one_core() -> str:
     return "not pinned (no sched_setaffinity here)"
 
 
+def spark_rate(progress) -> float:
+    """Spark's own figure for a query: rows read / time spent in triggers (its processedRowsPerSecond
+    over the whole run). Query start-up (planning, starting the Python source process) is outside
+    any trigger; every trigger, including the empty one that ends an available-now query, counts."""
+    rows = sum(p["numInputRows"] for p in progress)
+    ms = sum(p["durationMs"].get("triggerExecution", 0) for p in progress)
+    return rows / (ms / 1000) if ms else 0.0
+
+
+class ProgressLog:
+    """Every query progress of a SparkSession (also of queries the code under test starts itself)."""
+
+    def __init__(self, spark):
+        from pyspark.sql.streaming import StreamingQueryListener
+
+        log = self
+
+        class Listener(StreamingQueryListener):
+            def onQueryStarted(self, event):
+                log.started += 1
+
+            def onQueryProgress(self, event):
+                log.events.append(event.progress)
+
+            def onQueryIdle(self, event):
+                pass
+
+            def onQueryTerminated(self, event):
+                log.ended += 1
+
+        self.events: list = []
+        self.started = self.ended = 0
+        spark.streams.addListener(Listener())
+
+    def take(self, timeout: float = 10.0) -> list[dict]:
+        """The progress of every query since the last take, once all of them have ended (events
+        arrive asynchronously, each query's in order), as dicts; then start afresh."""
+        deadline = time.monotonic() + timeout
+        while self.ended < self.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        out = [{"name": p.name, "numInputRows": p.numInputRows, "durationMs": dict(p.durationMs)} for p in self.events]
+        self.events, self.started, self.ended = [], 0, 0
+        return out
+
+
 class Timer:
     def __enter__(self) -> "Timer":
         self.start = time.perf_counter()

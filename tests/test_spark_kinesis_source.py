@@ -12,10 +12,13 @@ import time
 import pytest
 
 from streamlab.spark.kinesis_source import (
+    SCHEMA,
     KinesisStreamReader,
     ReadAllAvailable,
     ReadMaxRows,
     allocate,
+    arrow_schema,
+    get_page,
     read_range,
     worker_client,
 )
@@ -126,7 +129,7 @@ def test_read_range_stops_at_the_end_sequence(emulator, kinesis, fresh_stream):
     put(kinesis, fresh_stream, [f"r{i}" for i in range(20)])
     shard = kinesis.list_shards(StreamName=fresh_stream)["Shards"][0]["ShardId"]
     client = worker_client({"endpointurl": emulator.url, "region": "us-east-1"})
-    rows = list(read_range(client, fresh_stream, shard, "after:5", 8))
+    rows = list(as_rows(read_range(client, fresh_stream, shard, "after:5", 8)))
     assert [row[0].decode() for row in rows] == ["r5", "r6", "r7"]
 
 
@@ -171,3 +174,26 @@ def test_allocate_shares_a_limit_fairly():
     assert allocate({"a": 2, "b": 100}, 50) == {"a": 2, "b": 48}
     assert allocate({"a": 100, "b": 100}, 50) == {"a": 25, "b": 25}
     assert sum(allocate({"a": 7, "b": 9, "c": 0}, 10).values()) == 10
+
+
+def test_arrow_schema_is_what_spark_checks_returned_batches_against():
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    assert arrow_schema() == to_arrow_schema(SCHEMA, timezone="UTC")
+
+
+def test_pages_decode_the_same_with_or_without_the_raw_records_hook(emulator, kinesis, fresh_stream):
+    """The reader's clients lift records out of the JSON body; a plain client lets botocore parse them."""
+    put(kinesis, fresh_stream, ["a", "b\n\u00e9", "{}"])
+    shard = kinesis.list_shards(StreamName=fresh_stream)["Shards"][0]["ShardId"]
+
+    def page(client):
+        it = client.get_shard_iterator(StreamName=fresh_stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+        return get_page(client, fresh_stream, shard, it["ShardIterator"])
+
+    fast = page(worker_client({"endpointurl": emulator.url, "region": "us-east-1"}))
+    plain = page(kinesis)
+    assert fast.batch.equals(plain.batch)
+    assert fast.seqs == plain.seqs and len(fast.seqs) == 3
+    assert [row[0] for row in as_rows([fast.batch])] == [b"a", "b\n\u00e9".encode(), b"{}"]
+    assert fast.caught_up and fast.next_iterator
