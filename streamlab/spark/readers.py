@@ -59,6 +59,7 @@ class ReadRequest:
 class Reader:
     df: Any  # the streaming DataFrame, in the shape described above
     description: str  # for the log: which implementation reads what
+    python_module: Optional[str] = None  # a Python source's module: its tasks run in Python workers
 
 
 def _aws_options(settings: Settings) -> dict[str, str]:
@@ -106,6 +107,7 @@ def kinesis(spark, settings: Settings, req: ReadRequest) -> Reader:
             reader = reader.option("kinesis.maxFetchRecordsPerShard", str(req.max_records_per_batch))
         df = reader.load()
         label = "native aws-kinesis connector"
+        python_module = None
     else:
         require_python_sources(spark, "streamlab's Kinesis reader")
         from streamlab.spark.kinesis_source import FORMAT, KinesisDataSource
@@ -118,6 +120,7 @@ def kinesis(spark, settings: Settings, req: ReadRequest) -> Reader:
             reader = reader.option("maxRecordsPerBatch", str(req.max_records_per_batch))
         df = reader.load()
         label = "streamlab's Python Kinesis source"
+        python_module = KinesisDataSource.__module__
     shaped = df.select(
         F.col("data"),
         F.col("partitionKey").alias("key"),
@@ -125,7 +128,7 @@ def kinesis(spark, settings: Settings, req: ReadRequest) -> Reader:
         F.col("approximateArrivalTimestamp").alias("arrival"),
     )
     where = aws.get("endpointUrl") or f"region {aws['region']}"
-    return Reader(shaped, f"{label}: stream {req.stream} at {where}, from {req.starting_position}")
+    return Reader(shaped, f"{label}: stream {req.stream} at {where}, from {req.starting_position}", python_module)
 
 
 def check_kinesis(settings: Settings, req: ReadRequest) -> None:
@@ -190,6 +193,7 @@ def kafka(spark, settings: Settings, req: ReadRequest) -> Reader:
     if native:
         df = spark.readStream.format("kafka").options(**kafka_native_options(sec, req)).load()
         label = "Spark's native kafka connector"
+        python_module = None
     else:
         require_python_sources(spark, "streamlab's Kafka reader")
         from streamlab.spark.kafka_source import FORMAT, KafkaDataSource
@@ -197,13 +201,14 @@ def kafka(spark, settings: Settings, req: ReadRequest) -> Reader:
         spark.dataSource.register(KafkaDataSource)
         df = spark.readStream.format(FORMAT).options(**kafka_python_options(sec, req)).load()
         label = "streamlab's Python Kafka reader"
+        python_module = KafkaDataSource.__module__
     shaped = df.select(
         F.col("value").alias("data"),
         F.col("key").cast("string").alias("key"),
         F.concat_ws(":", F.col("partition").cast("string"), F.col("offset").cast("string")).alias("position"),
         F.col("timestamp").alias("arrival"),
     )
-    return Reader(shaped, f"{label}: topic {req.topic} at {sec.describe()}, from {req.kafka_offsets()}")
+    return Reader(shaped, f"{label}: topic {req.topic} at {sec.describe()}, from {req.kafka_offsets()}", python_module)
 
 
 def _kafka_security(settings: Settings, req: ReadRequest):

@@ -91,3 +91,19 @@ def get_session(app_name: str = "streamlab", *, master: Optional[str] = None, ex
     if not under_spark_submit():
         spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def warm_python_workers(spark, module: str) -> None:
+    """Start the executor Python workers a Python source's tasks will run in, and import `module`
+    (pyarrow, boto3 / kafka-python) there, before the query starts: otherwise the first batch with
+    data pays for it (about 5 s on 2 cores) and every record in it waits. Workers are reused
+    across tasks (spark.python.worker.reuse, on by default), so the source's tasks find them warm."""
+    n = max(1, spark.sparkContext.defaultParallelism)
+
+    def load(batches):
+        import importlib
+
+        importlib.import_module(module)
+        yield from batches
+
+    spark.range(n, numPartitions=n).mapInArrow(load, "id long").collect()
