@@ -21,6 +21,7 @@ A run with the same checkpoint continues where the last one committed: no duplic
 from __future__ import annotations
 
 import functools
+import os
 import re
 import shutil
 import signal
@@ -104,6 +105,20 @@ def interval(text: Optional[str]) -> Optional[str]:
     return f"{m.group(1)} {_UNITS[m.group(2)]}" if m else text
 
 
+#: the windows query runs at most this often. On 2 cores a windows batch every second competes with
+#: the records query and doubles its batch time; windows wait for a watermark (30 s by default) to
+#: close anyway, so a few seconds more between refreshes costs them little.
+WINDOWS_MIN_INTERVAL_MS = 5_000
+
+
+def windows_trigger(trigger: Optional[str]) -> Optional[str]:
+    """The windows query's trigger: the records query's, but no more often than WINDOWS_MIN_INTERVAL_MS."""
+    if trigger is None:
+        return None
+    ms = int(trigger.split()[0])
+    return f"{max(ms, WINDOWS_MIN_INTERVAL_MS)} milliseconds"
+
+
 def _as_list(sink: Union[str, Sequence[str]]) -> list[str]:
     names = [sink] if isinstance(sink, str) else list(sink)
     names = list(dict.fromkeys(n for n in names if n))
@@ -184,7 +199,7 @@ def run_consume(
         packages=packages, security_protocol=security_protocol, sasl_mechanism=sasl_mechanism, ca_file=ca_file,
         host=host, port=port, input_path=input_path, file_format=file_format,
     )
-    from streamlab.spark.session import get_session, require_spark
+    from streamlab.spark.session import get_session, require_spark, warm_python_workers
 
     if spark is None:
         require_spark()  # Java and pyspark, before anything slow
@@ -219,6 +234,8 @@ def run_consume(
         ctx.output = choose_output(spark, settings, out_path, file_sink)
     writers = [WRITERS[s](ctx, out=out) if s == "console" and out is not None else WRITERS[s](ctx) for s in sinks]
     src = read(spark, settings, request)
+    if src.python_module:
+        warm_python_workers(spark, src.python_module)
     if not quiet:
         console.info(f"reading with {src.description}")
         if ctx.output is not None:
@@ -242,7 +259,7 @@ def run_consume(
     def start_windows() -> None:
         for mode in dict.fromkeys(w.windows_mode for w in writers):
             mine = [w for w in writers if w.windows_mode == mode]
-            queries.append(_windows_query(windows_stream, mine, mode, checkpoint, spark_trigger))
+            queries.append(_windows_query(windows_stream, mine, mode, checkpoint, windows_trigger(spark_trigger)))
 
     try:
         queries.append(_records_query(spark, src.df, transform, writers, ctx, checkpoint, spark_trigger, relay))
@@ -343,8 +360,23 @@ def _relay(spark, good, relay: str, batch_id: int) -> None:
     marker, fs = _hadoop_path(spark, f"{relay}/_written/{batch_id}")
     if fs.exists(marker):
         return
-    good.coalesce(1).write.mode("overwrite").parquet(f"{relay}/batch_id={batch_id}")
+    if is_remote(relay) or not hasattr(good, "toArrow"):  # toArrow: Spark >= 4.0
+        good.coalesce(1).write.mode("overwrite").parquet(f"{relay}/batch_id={batch_id}")
+    else:  # a local checkpoint: one pyarrow file, cheaper than a Spark write job with its commit protocol
+        _write_local_parquet(good.toArrow(), relay.removeprefix("file://"), batch_id)
     fs.create(marker, True).close()
+
+
+def _write_local_parquet(table, relay: str, batch_id: int) -> None:
+    """`<relay>/batch_id=<id>/part-0.parquet`, written under a hidden name and renamed into place, so
+    the windows query's file source never sees half a file (it skips names starting with `_`)."""
+    import pyarrow.parquet as pq
+
+    folder = os.path.join(relay, f"batch_id={batch_id}")
+    os.makedirs(folder, exist_ok=True)
+    final, temp = os.path.join(folder, "part-0.parquet"), os.path.join(folder, "_part-0.parquet.tmp")
+    pq.write_table(table, temp)
+    os.replace(temp, final)
 
 
 def _records_query(spark, raw, transform, writers, ctx: WriteContext, checkpoint: str, trigger, relay: Optional[str] = None):
