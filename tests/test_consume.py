@@ -175,3 +175,12 @@ def test_missing_pyspark_names_the_extra(tmp_path):
     )
     assert res.returncode == 3, res.stderr
     assert 'pip install "streamlab[spark]"' in res.stderr and res.stderr.strip().count("\n") == 0
+
+
+def test_windows_refresh_no_more_often_than_every_5_seconds():
+    """A 1 s records trigger keeps its pace; the windows query (watermarked anyway) is held to 5 s."""
+    from streamlab.spark.job import parse_trigger, windows_trigger
+
+    assert windows_trigger(parse_trigger("1s")) == "5000 milliseconds"
+    assert windows_trigger(parse_trigger("30s")) == "30000 milliseconds"
+    assert windows_trigger(parse_trigger("available-now")) is None
