@@ -302,12 +302,29 @@ def read_range(consumer, topic: str, partition: int, start: int, end: int) -> It
         yield to_arrow(rows)
 
 
+def arrow_schema() -> Any:
+    """SCHEMA in the Arrow form Spark checks a returned batch against (`to_arrow_schema(SCHEMA,
+    timezone="UTC")`, spelt out so the reader does not import pandas)."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("key", pa.binary()),
+            ("value", pa.binary()),
+            ("topic", pa.string()),
+            ("partition", pa.int32()),
+            ("offset", pa.int64()),
+            ("timestamp", pa.timestamp("us", tz="UTC")),
+            ("timestampType", pa.int32()),
+        ]
+    )
+
+
 def to_arrow(rows: list) -> Any:
     """Rows -> one pyarrow RecordBatch in SCHEMA's Arrow form (timestamps from epoch ms)."""
     import pyarrow as pa
-    from pyspark.sql.pandas.types import to_arrow_schema
 
-    schema = to_arrow_schema(SCHEMA, timezone="UTC")
+    schema = arrow_schema()
     key, value, topic, part, offset, ts, tstype = (list(c) for c in zip(*rows)) if rows else ([] for _ in range(7))
     ts_arr = pa.array(ts, type=pa.int64()).cast(pa.timestamp("ms")).cast(schema.field("timestamp").type)
     arrays = [
