@@ -4,14 +4,17 @@
   (b) kafka    streamlab's Python Kafka reader on a local tansu broker (2 partitions)
   (c) kinesis  streamlab's Python Kinesis reader on the moto emulator (2 shards)
 
-Two figures per source, each measured from the query's start until it ends by itself, after the
-session has started and a warm-up run of each kind (100 records) has started Spark's Python
-workers and its first plans (so: "after start-up"):
+Two measurements per source, after the session has started, a warm-up consumer run has made its
+first plans, and (for the Python readers) the executors' Python workers were started, as
+`run_consume` does before its query starts:
 
   reader   the reader -> foreachBatch that counts (what the source itself costs)
   consumer `run_consume(dataset=ticker, sink=parquet)`: parse, quarantine check, trades + windows
 
-Ratios are to (a). Target: (b) >= 0.5x (a). The Kinesis figure is bounded by the emulator (moto
+each as two rates: `spark`, Spark's own (rows / time inside triggers: fetching, planning, running,
+committing; not the query's start-up, which for a Python source includes launching the Python
+process that hosts it, ~2 s here), and `wall`, rows / wall time from `start()` to the query's end.
+Ratios are to (a), by Spark's measure. Target: (b) >= 0.5x (a). The Kinesis figure is bounded by the emulator (moto
 spends ~0.1 ms per record building responses), not by Spark: see benchmarks/consumer_kinesis.py.
 A row whose source is not available in this checkout prints "not available yet" instead of a figure.
 
@@ -83,12 +86,15 @@ def request(source: str, where: str, bootstrap: str):
     return ReadRequest(stream=where, reader="python")
 
 
-def read_only(spark, settings, source: str, req) -> tuple[int, float]:
+def read_only(spark, settings, source: str, req, log) -> tuple[int, float, float]:
     from streamlab.spark.readers import READERS
+    from streamlab.spark.session import warm_python_workers
 
     read, check = READERS[source]
     check(settings, req)
     src = read(spark, settings, req)
+    if src.python_module:
+        warm_python_workers(spark, src.python_module)
     counted: list[int] = []
     with tempfile.TemporaryDirectory() as cp, c.Timer() as t:
         q = (
@@ -98,10 +104,10 @@ def read_only(spark, settings, source: str, req) -> tuple[int, float]:
             .start()
         )
         q.awaitTermination()
-    return sum(counted), t.seconds
+    return sum(counted), t.seconds, c.spark_rate(q.recentProgress)
 
 
-def whole_consumer(spark, settings, source: str, req) -> tuple[int, float]:
+def whole_consumer(spark, settings, source: str, req, log) -> tuple[int, float, float]:
     from streamlab.spark.job import run_consume
 
     where = {"files": {"input_path": req.input_path, "file_format": "json"},
@@ -110,7 +116,10 @@ def whole_consumer(spark, settings, source: str, req) -> tuple[int, float]:
     with tempfile.TemporaryDirectory() as out, c.Timer() as t:
         s = run_consume(settings, source=source, dataset="ticker", sink="parquet", path=out,
                         trigger="available-now", quiet=True, spark=spark, **where)
-    return s.input_rows, t.seconds
+    progress = log.take()  # every query of the consumer counts its trigger time; rows are the records'
+    rows = sum(p["numInputRows"] for p in progress if p["name"] == "streamlab-records")
+    ms = sum(p["durationMs"].get("triggerExecution", 0) for p in progress)
+    return s.input_rows, t.seconds, rows / (ms / 1000)
 
 
 def available(source: str) -> bool:
@@ -143,32 +152,34 @@ def main() -> None:
             spark = get_session("bench-consumer-sources")
         print(f"SparkSession start: {t.seconds:.1f}s; Spark {spark.version}; {os.cpu_count()} CPUs; "
               f"load average {os.getloadavg()[0]:.1f}; {args.records:,} records per source")
+        log = c.ProgressLog(spark)
         warm = fill_files(data[:100], Path(tmp))  # starts the Python workers before anything is timed
-        read_only(spark, settings, "files", request("files", str(warm), broker.bootstrap))
-        whole_consumer(spark, settings, "files", request("files", str(warm), broker.bootstrap))  # and the consumer's plans
+        read_only(spark, settings, "files", request("files", str(warm), broker.bootstrap), log)
+        whole_consumer(spark, settings, "files", request("files", str(warm), broker.bootstrap), log)  # the consumer's plans
         for run in range(args.runs):
             for source in SOURCES:
                 if not available(source):
-                    rows.append((source, "reader", run + 1, "not available yet", "", "", ""))
+                    rows.append((source, "reader", run + 1, "not available yet", "", "", "", ""))
                     continue
                 for what, fn in (("reader", read_only), ("consumer", whole_consumer)):
                     where = {"files": lambda: str(fill_files(data, Path(tmp))),
                              "kafka": lambda: fill_kafka(data, broker.bootstrap),
                              "kinesis": lambda: fill_kinesis(data, client)}[source]()
-                    n, secs = fn(spark, settings, source, request(source, where, broker.bootstrap))
+                    log.take()
+                    n, secs, rate = fn(spark, settings, source, request(source, where, broker.bootstrap), log)
                     if n != args.records:
                         print(f"warning: {source} {what} read {n:,} of {args.records:,} records")
-                    rates.setdefault((source, what), []).append(n / secs)
-                    rows.append((source, what, run + 1, n, secs, n / secs, None))
+                    rates.setdefault((source, what), []).append(rate)
+                    rows.append((source, what, run + 1, n, secs, n / secs, rate, None))
                     if source == "kinesis":
                         client.delete_stream(StreamName=where, EnforceConsumerDeletion=True)
         spark.stop()
     for i, row in enumerate(rows):
-        if row[6] is None:
+        if row[7] is None:
             ceiling = c.median(rates[("files", row[1])])
-            rows[i] = (*row[:6], f"{row[5] / ceiling:.2f}x")
+            rows[i] = (*row[:7], f"{row[6] / ceiling:.2f}x")
     print()
-    c.table(["source", "measured", "run", "records", "seconds", "records/s", "vs files"], rows)
+    c.table(["source", "measured", "run", "records", "wall s", "wall rec/s", "spark rec/s", "vs files"], rows)
     print()
     for what in ("reader", "consumer"):
         if ("kafka", what) in rates:
