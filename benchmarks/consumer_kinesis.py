@@ -59,8 +59,10 @@ def boto3_baseline(spark, settings, stream: str, log) -> tuple[int, float, float
 
 def reader_only(spark, settings, stream: str, log) -> tuple[int, float, float]:
     from streamlab.spark.readers import ReadRequest, kinesis
+    from streamlab.spark.session import warm_python_workers
 
     src = kinesis(spark, settings, ReadRequest(stream=stream, reader="python"))
+    warm_python_workers(spark, src.python_module)  # as run_consume does before its query starts
     counted = []
     with tempfile.TemporaryDirectory() as cp, c.Timer() as t:
         q = (
