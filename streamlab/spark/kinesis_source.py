@@ -154,7 +154,7 @@ def take_raw_records(response_dict: dict, customized_response_dict: dict, **_) -
     """botocore `before-parse` hook for GetRecords: lift the records out of the JSON body.
 
     botocore's shape parser walks every field of every record in Python (about half the reader's
-    time at 10,000 records a page); `page_of` decodes the same JSON column-wise instead. The rest of
+    time at 10,000 records a page); `get_page` decodes the same JSON column-wise instead. The rest of
     the response (NextShardIterator, MillisBehindLatest, errors) is parsed by botocore as usual.
     """
     body = response_dict.get("body")
@@ -196,11 +196,12 @@ def get_page(client, stream: str, shard: str, iterator: str, cutoff: Optional[fl
         seq_text = [r["SequenceNumber"] for r in recs]
         arrival = [r["ApproximateArrivalTimestamp"].timestamp() for r in recs]
     received = len(seq_text)
-    at_cutoff = False
-    if cutoff is not None and arrival and arrival[-1] > cutoff:
-        keep = next(i for i, t in enumerate(arrival) if t > cutoff)
+    # the first record that arrived after the cut-off ends the page (arrival times are approximate,
+    # so every record is looked at, not only the last)
+    keep = None if cutoff is None else next((i for i, t in enumerate(arrival) if t > cutoff), None)
+    at_cutoff = keep is not None
+    if at_cutoff:
         data, keys, seq_text, arrival = data[:keep], keys[:keep], seq_text[:keep], arrival[:keep]
-        at_cutoff = True
     return Page(
         batch=record_batch(stream, shard, data, keys, seq_text, arrival),
         seqs=[int(q) for q in seq_text],
