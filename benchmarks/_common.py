@@ -87,6 +87,31 @@ def spark_rate(progress) -> float:
     return rows / (ms / 1000) if ms else 0.0
 
 
+def count_available_now(df) -> tuple[int, float, float]:
+    """Run a streaming DataFrame with Trigger.AvailableNow into a foreachBatch that counts:
+    (rows, wall seconds from start() to the end, Spark's rate)."""
+    import tempfile
+
+    counted: list[int] = []
+    with tempfile.TemporaryDirectory() as cp, Timer() as t:
+        q = (
+            df.writeStream.foreachBatch(lambda batch, _id: counted.append(batch.count()))
+            .option("checkpointLocation", cp)
+            .trigger(availableNow=True)
+            .start()
+        )
+        q.awaitTermination()
+    return sum(counted), t.seconds, spark_rate(q.recentProgress)
+
+
+def consumer_rate(progress: list[dict]) -> float:
+    """Spark's rate for a whole `run_consume`: the records query's rows / the trigger time of all its
+    queries (records, then windows)."""
+    rows = sum(p["numInputRows"] for p in progress if p["name"] == "streamlab-records")
+    ms = sum(p["durationMs"].get("triggerExecution", 0) for p in progress)
+    return rows / (ms / 1000) if ms else 0.0
+
+
 class ProgressLog:
     """Every query progress of a SparkSession (also of queries the code under test starts itself)."""
 

@@ -63,16 +63,7 @@ def reader_only(spark, settings, stream: str, log) -> tuple[int, float, float]:
 
     src = kinesis(spark, settings, ReadRequest(stream=stream, reader="python"))
     warm_python_workers(spark, src.python_module)  # as run_consume does before its query starts
-    counted = []
-    with tempfile.TemporaryDirectory() as cp, c.Timer() as t:
-        q = (
-            src.df.writeStream.foreachBatch(lambda df, _id: counted.append(df.count()))
-            .option("checkpointLocation", cp)
-            .trigger(availableNow=True)
-            .start()
-        )
-        q.awaitTermination()
-    return sum(counted), t.seconds, c.spark_rate([p for p in q.recentProgress])
+    return c.count_available_now(src.df)
 
 
 def whole_consumer(spark, settings, stream: str, log) -> tuple[int, float, float]:
@@ -82,11 +73,7 @@ def whole_consumer(spark, settings, stream: str, log) -> tuple[int, float, float
         summary = run_consume(
             settings, stream=stream, sink="parquet", path=out, trigger="available-now", quiet=True, spark=spark
         )
-    # every query of the consumer (records, then windows) counts its trigger time; rows are the records'
-    progress = log.take()
-    rows = sum(p["numInputRows"] for p in progress if p["name"] == "streamlab-records")
-    ms = sum(p["durationMs"].get("triggerExecution", 0) for p in progress)
-    return summary.input_rows, t.seconds, rows / (ms / 1000)
+    return summary.input_rows, t.seconds, c.consumer_rate(log.take())
 
 
 LABELS = {

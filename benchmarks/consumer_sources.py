@@ -95,16 +95,7 @@ def read_only(spark, settings, source: str, req, log) -> tuple[int, float, float
     src = read(spark, settings, req)
     if src.python_module:
         warm_python_workers(spark, src.python_module)
-    counted: list[int] = []
-    with tempfile.TemporaryDirectory() as cp, c.Timer() as t:
-        q = (
-            src.df.writeStream.foreachBatch(lambda df, _id: counted.append(df.count()))
-            .option("checkpointLocation", cp)
-            .trigger(availableNow=True)
-            .start()
-        )
-        q.awaitTermination()
-    return sum(counted), t.seconds, c.spark_rate(q.recentProgress)
+    return c.count_available_now(src.df)
 
 
 def whole_consumer(spark, settings, source: str, req, log) -> tuple[int, float, float]:
@@ -116,10 +107,7 @@ def whole_consumer(spark, settings, source: str, req, log) -> tuple[int, float, 
     with tempfile.TemporaryDirectory() as out, c.Timer() as t:
         s = run_consume(settings, source=source, dataset="ticker", sink="parquet", path=out,
                         trigger="available-now", quiet=True, spark=spark, **where)
-    progress = log.take()  # every query of the consumer counts its trigger time; rows are the records'
-    rows = sum(p["numInputRows"] for p in progress if p["name"] == "streamlab-records")
-    ms = sum(p["durationMs"].get("triggerExecution", 0) for p in progress)
-    return s.input_rows, t.seconds, rows / (ms / 1000)
+    return s.input_rows, t.seconds, c.consumer_rate(log.take())
 
 
 def available(source: str) -> bool:
