@@ -31,6 +31,7 @@ topic partition, reused across tasks) and are never pickled.
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any, Iterator, Optional
 
@@ -302,22 +303,12 @@ def read_range(consumer, topic: str, partition: int, start: int, end: int) -> It
         yield to_arrow(rows)
 
 
+@functools.lru_cache(maxsize=1)
 def arrow_schema() -> Any:
-    """SCHEMA in the Arrow form Spark checks a returned batch against (`to_arrow_schema(SCHEMA,
-    timezone="UTC")`, spelt out so the reader does not import pandas)."""
-    import pyarrow as pa
+    """SCHEMA in the Arrow form Spark checks a returned batch against."""
+    from streamlab.spark.arrow import arrow_schema_of
 
-    return pa.schema(
-        [
-            ("key", pa.binary()),
-            ("value", pa.binary()),
-            ("topic", pa.string()),
-            ("partition", pa.int32()),
-            ("offset", pa.int64()),
-            ("timestamp", pa.timestamp("us", tz="UTC")),
-            ("timestampType", pa.int32()),
-        ]
-    )
+    return arrow_schema_of(SCHEMA)
 
 
 def to_arrow(rows: list) -> Any:

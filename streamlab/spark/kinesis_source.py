@@ -37,6 +37,7 @@ boto3 clients are made lazily, through `streamlab.aws.session.AWS` (driver) or a
 from __future__ import annotations
 
 import bisect
+import functools
 import json
 import math
 import time
@@ -211,21 +212,12 @@ def get_page(client, stream: str, shard: str, iterator: str, cutoff: Optional[fl
     )
 
 
+@functools.lru_cache(maxsize=1)
 def arrow_schema() -> Any:
-    """SCHEMA in the Arrow form Spark checks a returned batch against (`to_arrow_schema(SCHEMA,
-    timezone="UTC")`, spelt out so the reader does not import pandas)."""
-    import pyarrow as pa
+    """SCHEMA in the Arrow form Spark checks a returned batch against."""
+    from streamlab.spark.arrow import arrow_schema_of
 
-    return pa.schema(
-        [
-            ("data", pa.binary()),
-            ("streamName", pa.string()),
-            ("shardId", pa.string()),
-            ("partitionKey", pa.string()),
-            ("sequenceNumber", pa.string()),
-            ("approximateArrivalTimestamp", pa.timestamp("us", tz="UTC")),
-        ]
-    )
+    return arrow_schema_of(SCHEMA)
 
 
 def record_batch(stream: str, shard: str, data: list, keys: list, seqs: list, arrival: list) -> Any:
