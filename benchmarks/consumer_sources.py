@@ -4,9 +4,10 @@
   (b) kafka    streamlab's Python Kafka reader on a local tansu broker (2 partitions)
   (c) kinesis  streamlab's Python Kinesis reader on the moto emulator (2 shards)
 
-Two measurements per source, after the session has started, a warm-up consumer run has made its
-first plans, and (for the Python readers) the executors' Python workers were started, as
-`run_consume` does before its query starts:
+Two measurements per source, after the session has started and every source has had the same
+untimed warm-up (a 100-record run of its reader and of the whole consumer: the JVM's first plans
+and code for that source), and (for the Python readers) the executors' Python workers were
+started, as `run_consume` does before its query starts:
 
   reader   the reader -> foreachBatch that counts (what the source itself costs)
   consumer `run_consume(dataset=ticker, sink=parquet)`: parse, quarantine check, trades + windows
@@ -141,18 +142,24 @@ def main() -> None:
         print(f"SparkSession start: {t.seconds:.1f}s; Spark {spark.version}; {os.cpu_count()} CPUs; "
               f"load average {os.getloadavg()[0]:.1f}; {args.records:,} records per source")
         log = c.ProgressLog(spark)
-        warm = fill_files(data[:100], Path(tmp))  # starts the Python workers before anything is timed
-        read_only(spark, settings, "files", request("files", str(warm), broker.bootstrap), log)
-        whole_consumer(spark, settings, "files", request("files", str(warm), broker.bootstrap), log)  # the consumer's plans
+
+        def fill(source: str, n: int) -> str:
+            return {"files": lambda: str(fill_files(data[:n], Path(tmp))),
+                    "kafka": lambda: fill_kafka(data[:n], broker.bootstrap),
+                    "kinesis": lambda: fill_kinesis(data[:n], client)}[source]()
+
+        # Every source gets the same warm-up, untimed: one 100-record run of the reader and of the
+        # whole consumer (the JVM's first plans and code for that source, its Python workers).
+        for source in filter(available, SOURCES):
+            for fn in (read_only, whole_consumer):
+                fn(spark, settings, source, request(source, fill(source, 100), broker.bootstrap), log)
         for run in range(args.runs):
             for source in SOURCES:
                 if not available(source):
                     rows.append((source, "reader", run + 1, "not available yet", "", "", "", ""))
                     continue
                 for what, fn in (("reader", read_only), ("consumer", whole_consumer)):
-                    where = {"files": lambda: str(fill_files(data, Path(tmp))),
-                             "kafka": lambda: fill_kafka(data, broker.bootstrap),
-                             "kinesis": lambda: fill_kinesis(data, client)}[source]()
+                    where = fill(source, len(data))
                     log.take()
                     n, secs, rate = fn(spark, settings, source, request(source, where, broker.bootstrap), log)
                     if n != args.records:
