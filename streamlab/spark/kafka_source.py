@@ -26,11 +26,14 @@ records produced afterwards are left for the next run (never lost). New partitio
 are picked up on every batch and read from their beginning.
 
 Consumers are made lazily (driver: one probe consumer; executors: one per Python worker and
-topic partition, reused across tasks) and are never pickled.
+topic partition, reused across tasks) and are never pickled. Executor consumers hand over whole
+record batches column-wise (`kafka_chunks`): kafka-python's per-record objects were the reader's
+bottleneck.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import time
 from typing import Any, Iterator, Optional
@@ -109,11 +112,15 @@ _worker_consumers: dict[tuple, Any] = {}
 
 
 def worker_consumer(options: dict):
-    """One consumer per executor Python worker and connection (workers are reused across tasks)."""
+    """One consumer per executor Python worker and connection (workers are reused across tasks),
+    returning record batches column-wise (`kafka_chunks`) where this kafka-python allows it."""
+    from streamlab.spark import kafka_chunks
+
     key = tuple(options.get(k) for k in ("bootstrapservers", "securityprotocol", "username", "cafile"))
     consumer = _worker_consumers.get(key)
     if consumer is None:
         consumer = _worker_consumers[key] = make_consumer(options)
+        kafka_chunks.install(consumer)
     return consumer
 
 
@@ -276,31 +283,38 @@ def read_range(consumer, topic: str, partition: int, start: int, end: int) -> It
     """Arrow batches of the records at offsets [start, end) of one partition."""
     from kafka import TopicPartition
 
+    from streamlab.spark.kafka_chunks import Chunk, chunks_of
+
     tp = TopicPartition(topic, partition)
     consumer.assign([tp])
     consumer.seek(tp, start)
-    rows: list = []
+    cols = Chunk([], [], [], [], 0)
+    types: list = []  # timestampType per record (constant within a record batch)
     last_progress = time.monotonic()
     while True:
-        got = consumer.poll(timeout_ms=200).get(tp, [])
-        for r in got:
-            if r.offset < start:
+        got = list(chunks_of(consumer.poll(timeout_ms=200).get(tp, [])))
+        for chunk in got:
+            offs = chunk.offsets
+            lo, hi = bisect.bisect_left(offs, start), bisect.bisect_left(offs, end)
+            if lo >= hi:
                 continue
-            if r.offset >= end:
-                break
-            rows.append((r.key, r.value, topic, partition, r.offset, r.timestamp, r.timestamp_type))
-            if len(rows) >= ARROW_CHUNK:
-                yield to_arrow(rows)
-                rows = []
+            cols.offsets += offs[lo:hi]
+            cols.timestamps += chunk.timestamps[lo:hi]
+            cols.keys += chunk.keys[lo:hi]
+            cols.values += chunk.values[lo:hi]
+            types += [chunk.timestamp_type] * (hi - lo)
+            if len(cols) >= ARROW_CHUNK:
+                yield to_arrow(topic, partition, cols, types)
+                cols, types = Chunk([], [], [], [], 0), []
         position = consumer.position(tp)
-        if position >= end or (got and got[-1].offset >= end - 1):
+        if position >= end or (got and got[-1].offsets[-1] >= end - 1):
             break
         if got:
             last_progress = time.monotonic()
         elif time.monotonic() - last_progress > STALL_SECONDS:
             raise RuntimeError(f"Kafka {topic}[{partition}]: offsets {position}..{end} did not arrive within {STALL_SECONDS:.0f}s")
-    if rows:
-        yield to_arrow(rows)
+    if len(cols):
+        yield to_arrow(topic, partition, cols, types)
 
 
 @functools.lru_cache(maxsize=1)
@@ -311,21 +325,22 @@ def arrow_schema() -> Any:
     return arrow_schema_of(SCHEMA)
 
 
-def to_arrow(rows: list) -> Any:
-    """Rows -> one pyarrow RecordBatch in SCHEMA's Arrow form (timestamps from epoch ms)."""
+def to_arrow(topic: str, partition: int, cols, types: list) -> Any:
+    """One partition's records (a Chunk's columns + each record's timestampType) -> one pyarrow
+    RecordBatch in SCHEMA's Arrow form (timestamps from epoch ms)."""
     import pyarrow as pa
 
     schema = arrow_schema()
-    key, value, topic, part, offset, ts, tstype = (list(c) for c in zip(*rows)) if rows else ([] for _ in range(7))
-    ts_arr = pa.array(ts, type=pa.int64()).cast(pa.timestamp("ms")).cast(schema.field("timestamp").type)
+    n = len(cols.offsets)
+    ts_arr = pa.array(cols.timestamps, type=pa.int64()).cast(pa.timestamp("ms")).cast(schema.field("timestamp").type)
     arrays = [
-        pa.array(key, type=pa.binary()),
-        pa.array(value, type=pa.binary()),
-        pa.array(topic, type=pa.string()),
-        pa.array(part, type=pa.int32()),
-        pa.array(offset, type=pa.int64()),
+        pa.array(cols.keys, type=pa.binary()),
+        pa.array(cols.values, type=pa.binary()),
+        pa.array([topic] * n, type=pa.string()),
+        pa.array([partition] * n, type=pa.int32()),
+        pa.array(cols.offsets, type=pa.int64()),
         ts_arr,
-        pa.array(tstype, type=pa.int32()),
+        pa.array(types, type=pa.int32()),
     ]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
