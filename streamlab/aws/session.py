@@ -10,6 +10,7 @@ emulator accepts any).
 
 from __future__ import annotations
 
+import threading
 from functools import cached_property
 from typing import Any, Optional
 from urllib.parse import urlparse
@@ -54,7 +55,8 @@ class AWS:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.endpoint_url = resolve_endpoint(settings)
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[tuple[str, bool], Any] = {}
+        self._lock = threading.Lock()  # clients are thread-safe, a boto3 session making them is not
 
     @cached_property
     def session(self):
@@ -85,15 +87,25 @@ class AWS:
     def region(self) -> str:
         return self.settings.region or self.session.region_name or DEFAULT_REGION
 
-    def client(self, service: str):
-        if service not in self._clients:
-            from botocore.config import Config
+    def client(self, service: str, *, validate: bool = True):
+        """A client for `service`, made once. `validate=False` skips botocore's parameter
+        validation, for hot batch calls whose parameters the caller already guarantees (the
+        Kinesis and Firehose sinks check counts, sizes and keys before each call): on a
+        500-record PutRecords it is ~13% of the call against the local emulator."""
+        key = (service, validate)
+        client = self._clients.get(key)
+        if client is None:
+            with self._lock:
+                client = self._clients.get(key)
+                if client is None:
+                    from botocore.config import Config
 
-            cfg = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30)
-            self._clients[service] = self.session.client(
-                service, region_name=self.region, endpoint_url=self.endpoint_url, config=cfg
-            )
-        return self._clients[service]
+                    cfg = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30,
+                                 parameter_validation=validate)
+                    client = self._clients[key] = self.session.client(
+                        service, region_name=self.region, endpoint_url=self.endpoint_url, config=cfg
+                    )
+        return client
 
     def where(self) -> str:
         """'region us-east-1 at endpoint http://...' for messages."""
