@@ -13,9 +13,11 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-from streamlab.settings import Settings
+if TYPE_CHECKING:  # annotations only: pydantic-settings costs ~0.15 s to import
+    from streamlab.settings import Settings
+
 
 MIN_JAVA = 17
 

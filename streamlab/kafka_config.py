@@ -24,12 +24,14 @@ import os
 import socket
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional
-
-from pydantic import SecretStr
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 from streamlab.errors import ConfigError, ConnectionFailed, StreamlabError
-from streamlab.settings import Settings
+
+if TYPE_CHECKING:  # annotations only: pydantic costs ~0.15 s to import
+    from pydantic import SecretStr
+
+    from streamlab.settings import Settings
 
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")

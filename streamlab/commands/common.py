@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from streamlab.settings import Settings, load_settings
+if TYPE_CHECKING:
+    from streamlab.settings import Settings
 
 AWS_OPTION_NAMES = ("endpoint_url", "region", "profile", "local")
 
@@ -21,6 +22,8 @@ def aws_options(func: Callable) -> Callable:
     @click.option("--local", "local", is_flag=True, default=None, help="Use the emulator started by `streamlab local up`. [env: STREAMLAB_LOCAL]")
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any):
+        from streamlab.settings import load_settings  # here, not at import: `--help` stays fast
+
         flags = {k: kwargs.pop(k) for k in AWS_OPTION_NAMES}
         kwargs["settings"] = load_settings(**flags)
         return func(*args, **kwargs)

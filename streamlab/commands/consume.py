@@ -7,13 +7,17 @@ dataset, sink); a new option is one more decorator in its group and one keyword 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from streamlab.commands.common import aws_options
-from streamlab.settings import Settings
 from streamlab.spark.readers import FILE_FORMATS, READER_CHOICES, READERS
 from streamlab.spark.transforms import TRANSFORMS
 from streamlab.spark.writers import WRITERS
+
+if TYPE_CHECKING:  # annotations only: pydantic-settings costs ~0.15 s to import
+    from streamlab.settings import Settings
 
 SOURCE_OPTIONS = (
     click.option("--source", type=click.Choice(sorted(READERS)), default="kinesis", show_default=True, help="Where records come from."),

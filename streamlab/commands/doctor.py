@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from streamlab.commands.common import aws_options
 from streamlab.doctor import run_checks
-from streamlab.settings import Settings
+
+if TYPE_CHECKING:  # annotations only: pydantic-settings costs ~0.15 s to import
+    from streamlab.settings import Settings
 
 
 @click.command("doctor")

@@ -7,7 +7,6 @@ import json
 import click
 
 from streamlab import console
-from streamlab.settings import load_settings
 
 
 @click.group(name="local")
@@ -32,6 +31,7 @@ def up(port: int, detach: bool, kafka: bool, kafka_port: int) -> None:
     """Start the emulator (and with --kafka a Kafka broker): in the foreground until Ctrl-C, or in the
     background with --detach."""
     from streamlab.aws import localctl
+    from streamlab.settings import load_settings  # not at import: `--help` stays fast
 
     settings = load_settings()
     if detach:
@@ -85,6 +85,7 @@ def down() -> None:
     """Stop the emulator (and Kafka broker) started by `streamlab local up` (nothing to do is fine)."""
     from streamlab import local_kafka
     from streamlab.aws import localctl
+    from streamlab.settings import load_settings  # not at import: `--help` stays fast
 
     settings = load_settings()
     result = localctl.stop(settings)
@@ -106,6 +107,7 @@ def status(output: str) -> None:
     """Say whether the emulator (and the Kafka broker) are running, and where."""
     from streamlab import local_kafka
     from streamlab.aws import localctl
+    from streamlab.settings import load_settings  # not at import: `--help` stays fast
 
     settings = load_settings()
     now = localctl.current(settings)

@@ -19,12 +19,14 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Optional, Sequence
 
 import click
 
 from streamlab.records import Record
-from streamlab.settings import Settings
+
+if TYPE_CHECKING:  # annotations only: pydantic-settings costs ~0.15 s to import
+    from streamlab.settings import Settings
 
 MiB = 1024 * 1024
 

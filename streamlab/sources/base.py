@@ -13,12 +13,14 @@ from __future__ import annotations
 import random
 import threading
 import time
-from typing import Any, Callable, ClassVar, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Sequence
 
 import click
 
 from streamlab.records import Record
-from streamlab.settings import Settings
+
+if TYPE_CHECKING:  # annotations only: pydantic-settings costs ~0.15 s to import
+    from streamlab.settings import Settings
 
 
 class Source:

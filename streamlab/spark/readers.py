@@ -15,11 +15,13 @@ the CLI reads READERS for its choices.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from streamlab.errors import ConfigError, ConnectionFailed
-from streamlab.settings import Settings
 from streamlab.spark import compat
+
+if TYPE_CHECKING:  # annotations only: pydantic-settings costs ~0.15 s to import
+    from streamlab.settings import Settings
 
 READER_CHOICES = ("auto", "native", "python")
 
