@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+_quiet = False  # set by `quieted()` for a --quiet run
 
 
 def info(message: str) -> None:
@@ -20,7 +21,25 @@ def info(message: str) -> None:
 
 
 def warn(message: str) -> None:
+    """Something the user must know even with --quiet (records set aside, a feed's error)."""
     err.print(f"[yellow]warning:[/] {message}")
+
+
+def notice(message: str) -> None:
+    """A passing condition the run recovers from by itself (a reconnect); --quiet hides it."""
+    if not _quiet:
+        warn(message)
+
+
+@contextmanager
+def quieted(enabled: bool) -> Iterator[None]:
+    """While inside, `notice()` prints nothing when `enabled` (--quiet: errors and losses only)."""
+    global _quiet
+    old, _quiet = _quiet, _quiet or enabled
+    try:
+        yield
+    finally:
+        _quiet = old
 
 
 def fmt_rate(n: float) -> str:

@@ -116,6 +116,7 @@ def test_binance_no_loss_across_a_mid_stream_disconnect(wsfeed, run_cli, home):
     assert got[0]["extra"] == {"m": True} and got[0]["event_time"] == 1764000000000
     assert got[0]["trade_time"] == 1763999999990 and got[5]["symbol"] == "ETHUSDT"
     assert "reconnects 1" in r.err
+    assert "connection lost" in r.err and "reconnecting in" in r.err  # said, without --quiet
 
 
 def test_binance_451_suggests_the_other_hosts(wsfeed, run_cli):
@@ -152,6 +153,7 @@ def test_binance_server_shutdown_reconnects_at_once(wsfeed, run_cli):
     assert len(feed.conns) == 2
     assert feed.conns[1].opened_at - feed.conns[0].opened_at < 0.2  # no backoff for a planned reconnect
     assert time.monotonic() - t0 < 5
+    assert r.err == ""  # --quiet: a reconnect the run recovers from by itself is not an error
 
 
 def test_watchdog_reconnects_a_silent_connection(wsfeed, run_cli):

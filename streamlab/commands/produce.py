@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import click
 
@@ -22,9 +22,11 @@ from streamlab import console
 from streamlab.commands.common import aws_options
 from streamlab.errors import StreamlabError
 from streamlab.pipeline import Limits, RunResult, run
-from streamlab.settings import Settings
 from streamlab.sinks import SINKS, Batcher, DeadLetter, Stats
 from streamlab.sources import SOURCES
+
+if TYPE_CHECKING:  # annotations only: pydantic-settings costs ~0.15 s to import
+    from streamlab.settings import Settings
 
 
 def _sink_params() -> list[click.Parameter]:
@@ -73,7 +75,7 @@ def produce(
     def render() -> str:
         return console.progress_text(batcher.stats, time.monotonic() - started, source.counters())
 
-    with console.live_line(render, enabled=not quiet):
+    with console.quieted(quiet), console.live_line(render, enabled=not quiet):
         result = run(source, batcher, limits)
     if not quiet:
         _summary(result, source_name, sink, dl)

@@ -280,7 +280,7 @@ class WebSocketSource(FrameFeed):
             attempt += 1
             delay = backoff_delay(attempt, self.backoff_base, self.backoff_cap, self.rng)
             self.backoffs.append(delay)
-            console.warn(f"{self.name}: connection lost ({why}); reconnecting in {delay:.1f}s")
+            console.notice(f"{self.name}: connection lost ({why}); reconnecting in {delay:.1f}s")
             self.sleep(delay)
 
     def _connect(self):
@@ -334,7 +334,7 @@ class WebSocketSource(FrameFeed):
             except (socket.timeout, TimeoutError):
                 now = clock()
                 if now - last_seen >= idle:
-                    console.warn(f"{self.name}: nothing received for {idle:g}s; reconnecting")
+                    console.notice(f"{self.name}: nothing received for {idle:g}s; reconnecting")
                     return "idle"
                 if rotate_at is not None and now >= rotate_at:
                     return "rotate"
@@ -367,7 +367,7 @@ class WebSocketSource(FrameFeed):
                     head += 4
                 if end - head < n:
                     if n > MAX_MESSAGE:
-                        console.warn(f"{self.name}: a {n:,}-byte frame is over the {MAX_MESSAGE:,}-byte limit; reconnecting")
+                        console.notice(f"{self.name}: a {n:,}-byte frame is over the {MAX_MESSAGE:,}-byte limit; reconnecting")
                         return "protocol error: frame too large"
                     break
                 payload = buf[head:head + n]
@@ -396,7 +396,7 @@ class WebSocketSource(FrameFeed):
                         out = handle(text, ingest_ms)
                     except Reconnect as exc:
                         # finish the frames already received, then reconnect (no backoff)
-                        console.warn(f"{self.name}: {exc}; reconnecting now")
+                        console.notice(f"{self.name}: {exc}; reconnecting now")
                         planned = True
                         continue
                     for record in out:
