@@ -23,9 +23,6 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Iterator
 
-#: byte length of a v2 record batch header (records start after it)
-HEADER_SIZE = 61
-
 
 class Chunk:
     """The records of one record batch at offsets >= the fetch offset, column-wise."""

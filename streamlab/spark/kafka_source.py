@@ -282,10 +282,18 @@ class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
 def read_range(consumer, topic: str, partition: int, start: int, end: int) -> Iterator[Any]:
     """Arrow batches of the records at offsets [start, end) of one partition."""
     from kafka import TopicPartition
+    from kafka.errors import KafkaError
 
     from streamlab.spark.kafka_chunks import Chunk, chunks_of
 
     tp = TopicPartition(topic, partition)
+    # Learn the partition's leader now (one metadata round trip, or none when known): a consumer
+    # assigned to a topic it has no metadata for waits its retry backoff (100 ms) before fetching.
+    # Only a shortcut: a broker problem is reported by the loop below, with its stall message.
+    try:
+        consumer.partitions_for_topic(topic)
+    except KafkaError:
+        pass
     consumer.assign([tp])
     consumer.seek(tp, start)
     cols = Chunk([], [], [], [], 0)
