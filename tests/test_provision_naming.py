@@ -25,6 +25,15 @@ def test_course_convention():
     assert Namer("{lab}-{account}-{service}", lab="l1", account="111122223333").name("x") == "l1-111122223333-x"
 
 
+def test_default_bucket_is_unique_per_account_and_region():
+    from streamlab.aws.blueprints import default_bucket
+
+    # S3 names are global: a fixed default would be taken by the first user on real AWS
+    assert default_bucket(Namer(account="111122223333", region="eu-west-1")) == "streamlab-streaming-bucket-111122223333-eu-west-1"
+    # a template the user chose is theirs to make unique (the course's DE{FIRST3}{LAST3}- is)
+    assert default_bucket(Namer("DE{FIRST3}{LAST3}-{service}", "Dorothy", "Expert")) == "dedorexp-streaming-bucket"
+
+
 @pytest.mark.parametrize(
     "template, first, message",
     [

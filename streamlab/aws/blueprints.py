@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from streamlab.aws.naming import Namer
+from streamlab.aws.naming import DEFAULT_TEMPLATE, Namer
 from streamlab.aws.resources import Spec
 from streamlab.aws.resources.common import Arns
 from streamlab.aws.resources.iam import PATH as IAM_PATH
@@ -200,13 +200,22 @@ def _logs_statement(function: str, arns: Arns) -> dict:
     }
 
 
+def default_bucket(namer: Namer) -> str:
+    """The ticks' bucket: service `streaming-bucket` in the user's template; with the default
+    template also the account and region, since S3 names are global and `streamlab-streaming-bucket`
+    would already be taken by the first student who ran it on real AWS."""
+    if namer.template == DEFAULT_TEMPLATE:
+        return namer.bucket(f"streaming-bucket-{namer.account}-{namer.region}")
+    return namer.bucket("streaming-bucket")
+
+
 def ticker_pipeline(namer: Namer, arns: Arns, emails: list[str], bucket_name: Optional[str] = None,
                     prefix: str = "ticker/", schedule: str = "rate(1 minute)") -> Blueprint:
     """The serverless lab: schedule -> generator Lambda (DynamoDB prices, random walk) -> Firehose
     -> S3; generator failures -> notification Lambda -> SNS topic -> email."""
     n = namer.name
     bp = Blueprint("ticker pipeline (serverless lab)")
-    bucket_name = bucket_name or namer.bucket("streaming-bucket")
+    bucket_name = bucket_name or default_bucket(namer)
     table_name, topic_name = n("streaming-table"), n("notification-topic")
     gen_name, notif_name = n("streaming-lambda"), n("notification-lambda")
     delivery_name, rule_name = n("streaming-delivery"), n("streaming-schedule")

@@ -148,7 +148,7 @@ def firehose(name: str, bucket: str, prefix: str, lab: Optional[str], diagram: b
 
 @command.command("ticker-pipeline")
 @click.option("--email", "emails", multiple=True, metavar="ADDRESS", help="Send failure alerts to this address (repeatable).")
-@click.option("--bucket", default=None, help="Bucket for the ticks. [default: from --name-template, service streaming-bucket, lower-cased]")
+@click.option("--bucket", default=None, help="Bucket for the ticks. [default: streamlab-streaming-bucket-<account>-<region> (S3 names are global); with --name-template: its name for service streaming-bucket, lower-cased]")
 @click.option("--prefix", default="ticker/", show_default=True, help="Key prefix of the ticks in the bucket.")
 @click.option("--schedule", default="rate(1 minute)", show_default=True, help="How often the generator runs (EventBridge rate/cron).")
 @naming_options
