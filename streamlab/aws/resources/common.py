@@ -6,8 +6,9 @@ No boto3 import here: error classes are recognised by their response code, not t
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 
 def error_code(exc: BaseException) -> str:
@@ -17,6 +18,26 @@ def error_code(exc: BaseException) -> str:
 
 def is_code(exc: BaseException, *codes: str) -> bool:
     return error_code(exc) in codes
+
+
+def unless_missing(call: Callable[[], Any], *codes: str, default: Any = None) -> Any:
+    """`call()`, or `default` when AWS answers with one of `codes` (the thing is not there)."""
+    try:
+        return call()
+    except Exception as exc:
+        if is_code(exc, *codes):
+            return default
+        raise
+
+
+@contextmanager
+def ignoring(*codes: str) -> Iterator[None]:
+    """Let AWS errors with these codes pass: deleting what is already gone, granting what is granted."""
+    try:
+        yield
+    except Exception as exc:
+        if not is_code(exc, *codes):
+            raise
 
 
 def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, Optional
 
 from streamlab.aws.resources.base import CREATED_BY, TAG_CREATED_BY, Found, ResourceKind, Spec
-from streamlab.aws.resources.common import is_code, missing_tags, tag_dict, tag_list
+from streamlab.aws.resources.common import ignoring, is_code, missing_tags, tag_dict, tag_list, unless_missing
 from streamlab.errors import ConfigError
 
 _NAME = re.compile(r"^[a-zA-Z0-9_.-]{3,255}$")
@@ -65,20 +65,15 @@ class DynamoTable(ResourceKind):
                      tags=tags, created_at=table.get("CreationDateTime"), params=params)
 
     def _tags(self, arn: str) -> dict[str, str]:
-        try:
-            return tag_dict(self.client.list_tags_of_resource(ResourceArn=arn).get("Tags"))
-        except Exception as exc:
-            if is_code(exc, "ResourceNotFoundException"):
-                return {}
-            raise
+        return unless_missing(
+            lambda: tag_dict(self.client.list_tags_of_resource(ResourceArn=arn).get("Tags")),
+            "ResourceNotFoundException", default={},
+        )
 
     def get(self, name: str) -> Optional[Found]:
-        try:
-            table = self.client.describe_table(TableName=name)["Table"]
-        except Exception as exc:
-            if is_code(exc, "ResourceNotFoundException"):
-                return None
-            raise
+        table = unless_missing(lambda: self.client.describe_table(TableName=name)["Table"], "ResourceNotFoundException")
+        if table is None:
+            return None
         return self._found(table)
 
     def create(self, spec: Spec, tags: dict[str, str]) -> Optional[str]:
@@ -110,12 +105,9 @@ class DynamoTable(ResourceKind):
         for value, attrs in (spec.params.get("seed") or {}).items():
             item = {key: {"S": value}}
             item.update({k: {"N": str(Decimal(str(v)))} for k, v in attrs.items()})
-            try:
+            with ignoring("ConditionalCheckFailedException"):
                 self.client.put_item(TableName=spec.name, Item=item, ConditionExpression="attribute_not_exists(#k)",
                                      ExpressionAttributeNames={"#k": key})
-            except Exception as exc:
-                if not is_code(exc, "ConditionalCheckFailedException"):
-                    raise
 
     def list_ours(self) -> list[Found]:
         out = []

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Optional
 
 from streamlab.aws.resources.base import CREATED_BY, TAG_CREATED_BY, Found, ResourceKind, Spec
-from streamlab.aws.resources.common import is_code, tag_dict
+from streamlab.aws.resources.common import ignoring, tag_dict, unless_missing
 from streamlab.errors import StreamlabError
 
 ACTIVE_STATES = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING", "TERMINATING"]
@@ -40,23 +40,20 @@ class Cluster:
 
 
 def describe(client, cluster_id: str) -> Optional[Cluster]:
-    try:
-        c = client.describe_cluster(ClusterId=cluster_id)["Cluster"]
-    except Exception as exc:
-        if is_code(exc, "InvalidRequestException", "ResourceNotFoundException"):
-            return None
-        raise
+    c = unless_missing(
+        lambda: client.describe_cluster(ClusterId=cluster_id)["Cluster"],
+        "InvalidRequestException", "ResourceNotFoundException",
+    )
+    if c is None:
+        return None
     instances = 0
-    try:
+    with ignoring("InvalidRequestException"):  # instance counts are a nicety; the warning matters more
         if c.get("InstanceCollectionType") == "INSTANCE_FLEET":
             for f in client.list_instance_fleets(ClusterId=cluster_id).get("InstanceFleets", []):
                 instances += f.get("ProvisionedOnDemandCapacity", 0) + f.get("ProvisionedSpotCapacity", 0)
         else:
             for g in client.list_instance_groups(ClusterId=cluster_id).get("InstanceGroups", []):
                 instances += g.get("RunningInstanceCount", 0) or 0
-    except Exception as exc:  # instance counts are a nicety; the warning matters more
-        if not is_code(exc, "InvalidRequestException"):
-            raise
     status = c.get("Status") or {}
     return Cluster(c["Id"], c.get("Name", ""), status.get("State", "UNKNOWN"),
                    (status.get("Timeline") or {}).get("CreationDateTime"), instances, tag_dict(c.get("Tags")))
@@ -119,11 +116,8 @@ class EmrCluster(ResourceKind):
         return [self._found(c) for c in running_clusters(self.aws) if c.ours]
 
     def delete(self, name: str) -> None:
-        try:
+        with ignoring("InvalidRequestException", "ValidationException"):
             self.client.terminate_job_flows(JobFlowIds=[name])
-        except Exception as exc:
-            if not is_code(exc, "InvalidRequestException", "ValidationException"):
-                raise
 
     def wait_gone(self, name: str) -> None:
         self.wait_for(lambda: self.get(name) is None, f"{self.label} {name} to terminate", interval=10.0)

@@ -17,7 +17,7 @@ import re
 from typing import Any, Optional
 
 from streamlab.aws.resources.base import CREATED_BY, TAG_CREATED_BY, Found, ResourceKind, Spec
-from streamlab.aws.resources.common import arns_for, is_code, missing_tags, tag_dict, tag_list
+from streamlab.aws.resources.common import arns_for, ignoring, missing_tags, tag_dict, tag_list, unless_missing
 from streamlab.errors import ConfigError, StreamlabError
 
 _NAME = re.compile(r"^[\w.-]{1,64}$")
@@ -67,12 +67,10 @@ class EventRule(ResourceKind):
         return found.state in ("ENABLED", "DISABLED")
 
     def _tags(self, arn: str) -> dict[str, str]:
-        try:
-            return tag_dict(self.client.list_tags_for_resource(ResourceARN=arn).get("Tags"))
-        except Exception as exc:
-            if is_code(exc, "ResourceNotFoundException"):
-                return {}
-            raise
+        return unless_missing(
+            lambda: tag_dict(self.client.list_tags_for_resource(ResourceARN=arn).get("Tags")),
+            "ResourceNotFoundException", default={},
+        )
 
     def _found(self, rule: dict, tags: Optional[dict] = None) -> Found:
         return Found(self.kind, rule["Name"], rule["Arn"], rule.get("State", "UNKNOWN"),
@@ -80,12 +78,9 @@ class EventRule(ResourceKind):
                      params={"schedule": rule.get("ScheduleExpression", "")})
 
     def get(self, name: str) -> Optional[Found]:
-        try:
-            rule = self.client.describe_rule(Name=name)
-        except Exception as exc:
-            if is_code(exc, "ResourceNotFoundException"):
-                return None
-            raise
+        rule = unless_missing(lambda: self.client.describe_rule(Name=name), "ResourceNotFoundException")
+        if rule is None:
+            return None
         return self._found(rule)
 
     def create(self, spec: Spec, tags: dict[str, str]) -> Optional[str]:
@@ -121,14 +116,11 @@ class EventRule(ResourceKind):
 
     def delete(self, name: str) -> None:
         c = self.client
-        try:
+        with ignoring("ResourceNotFoundException"):
             ids = [t["Id"] for t in c.list_targets_by_rule(Rule=name).get("Targets", [])]
             if ids:
                 c.remove_targets(Rule=name, Ids=ids, Force=True)
             c.delete_rule(Name=name)
-        except Exception as exc:
-            if not is_code(exc, "ResourceNotFoundException"):
-                raise
 
 
 class EventTarget(ResourceKind):
@@ -162,12 +154,12 @@ class EventTarget(ResourceKind):
 
     def get(self, name: str) -> Optional[Found]:
         rule, _, function = name.partition("/")
-        try:
-            targets = self.client.list_targets_by_rule(Rule=rule).get("Targets", [])
-        except Exception as exc:
-            if is_code(exc, "ResourceNotFoundException"):
-                return None
-            raise
+        targets = unless_missing(
+            lambda: self.client.list_targets_by_rule(Rule=rule).get("Targets", []),
+            "ResourceNotFoundException",
+        )
+        if targets is None:
+            return None
         for t in targets:
             if t["Id"] == function:
                 return Found(self.kind, name, t.get("Arn"), "ACTIVE", params={"rule": rule, "function": t["Arn"].rsplit(":", 1)[-1]})
@@ -180,7 +172,7 @@ class EventTarget(ResourceKind):
         rule, function = spec.params["rule"], spec.params["function"]
         arns = arns_for(self)
         fn_arn = arns.function(function)
-        try:
+        with ignoring("ResourceConflictException"):  # granted by an earlier run
             self.aws.client("lambda").add_permission(
                 FunctionName=function,
                 StatementId=self._statement_id(rule),
@@ -188,9 +180,6 @@ class EventTarget(ResourceKind):
                 Principal="events.amazonaws.com",
                 SourceArn=arns.rule(rule),
             )
-        except Exception as exc:
-            if not is_code(exc, "ResourceConflictException"):  # granted by an earlier run
-                raise
         resp = self.client.put_targets(Rule=rule, Targets=[{"Id": function, "Arn": fn_arn}])
         if resp.get("FailedEntryCount"):
             entry = resp["FailedEntries"][0]
@@ -208,13 +197,7 @@ class EventTarget(ResourceKind):
 
     def delete(self, name: str) -> None:
         rule, _, function = name.partition("/")
-        try:
+        with ignoring("ResourceNotFoundException"):
             self.client.remove_targets(Rule=rule, Ids=[function], Force=True)
-        except Exception as exc:
-            if not is_code(exc, "ResourceNotFoundException"):
-                raise
-        try:
+        with ignoring("ResourceNotFoundException"):
             self.aws.client("lambda").remove_permission(FunctionName=function, StatementId=self._statement_id(rule))
-        except Exception as exc:
-            if not is_code(exc, "ResourceNotFoundException"):
-                raise

@@ -12,7 +12,15 @@ import re
 from typing import Any, Optional
 
 from streamlab.aws.resources.base import CREATED_BY, TAG_CREATED_BY, Found, ResourceKind, Spec
-from streamlab.aws.resources.common import arns_for, is_code, missing_tags, retry_role_propagation, tag_dict, tag_list
+from streamlab.aws.resources.common import (
+    arns_for,
+    is_code,
+    missing_tags,
+    retry_role_propagation,
+    tag_dict,
+    tag_list,
+    unless_missing,
+)
 from streamlab.errors import ConfigError
 
 _NAME = re.compile(r"^[a-zA-Z0-9_.-]{1,64}$")
@@ -59,20 +67,18 @@ class FirehoseStream(ResourceKind):
                      tags=tags, created_at=desc.get("CreateTimestamp"), params=params)
 
     def _tags(self, name: str) -> dict[str, str]:
-        try:
-            return tag_dict(self.client.list_tags_for_delivery_stream(DeliveryStreamName=name).get("Tags"))
-        except Exception as exc:
-            if is_code(exc, "ResourceNotFoundException"):
-                return {}
-            raise
+        return unless_missing(
+            lambda: tag_dict(self.client.list_tags_for_delivery_stream(DeliveryStreamName=name).get("Tags")),
+            "ResourceNotFoundException", default={},
+        )
 
     def get(self, name: str) -> Optional[Found]:
-        try:
-            desc = self.client.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"]
-        except Exception as exc:
-            if is_code(exc, "ResourceNotFoundException"):
-                return None
-            raise
+        desc = unless_missing(
+            lambda: self.client.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"],
+            "ResourceNotFoundException",
+        )
+        if desc is None:
+            return None
         return self._found(desc)
 
     def create(self, spec: Spec, tags: dict[str, str]) -> Optional[str]:

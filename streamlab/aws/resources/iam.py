@@ -18,7 +18,16 @@ from typing import Any, Optional
 
 from streamlab import console
 from streamlab.aws.resources.base import CREATED_BY, TAG_CREATED_BY, Found, ResourceKind, Spec
-from streamlab.aws.resources.common import arns_for, canonical_json, is_code, missing_tags, tag_dict, tag_list
+from streamlab.aws.resources.common import (
+    arns_for,
+    canonical_json,
+    ignoring,
+    is_code,
+    missing_tags,
+    tag_dict,
+    tag_list,
+    unless_missing,
+)
 from streamlab.errors import ConfigError, ResourceNotFound
 
 PATH = "/streamlab/"
@@ -92,12 +101,9 @@ class IamRole(_Iam):
         )
 
     def get(self, name: str) -> Optional[Found]:
-        try:
-            role = self.client.get_role(RoleName=name)["Role"]
-        except Exception as exc:
-            if is_code(exc, "NoSuchEntity"):
-                return None
-            raise
+        role = unless_missing(lambda: self.client.get_role(RoleName=name)["Role"], "NoSuchEntity")
+        if role is None:
+            return None
         if "Tags" not in role:  # GetRole includes tags; be safe with older endpoints
             role["Tags"] = self.client.list_role_tags(RoleName=name).get("Tags", [])
         return self._found(role)
@@ -132,7 +138,7 @@ class IamRole(_Iam):
         """Our role only: whatever is still on it (attachments made by hand, inline policies,
         instance profiles) has to come off first or IAM refuses; the policies themselves stay."""
         c = self.client
-        try:
+        with ignoring("NoSuchEntity"):
             for page in c.get_paginator("list_attached_role_policies").paginate(RoleName=name):
                 for pol in page["AttachedPolicies"]:
                     c.detach_role_policy(RoleName=name, PolicyArn=pol["PolicyArn"])
@@ -143,9 +149,6 @@ class IamRole(_Iam):
                 for prof in page["InstanceProfiles"]:
                     c.remove_role_from_instance_profile(InstanceProfileName=prof["InstanceProfileName"], RoleName=name)
             c.delete_role(RoleName=name)
-        except Exception as exc:
-            if not is_code(exc, "NoSuchEntity"):
-                raise
 
 
 class IamPolicy(_Iam):
@@ -182,12 +185,9 @@ class IamPolicy(_Iam):
         )
 
     def get(self, name: str) -> Optional[Found]:
-        try:
-            policy = self.client.get_policy(PolicyArn=self.arn(name))["Policy"]
-        except Exception as exc:
-            if is_code(exc, "NoSuchEntity"):
-                return None
-            raise
+        policy = unless_missing(lambda: self.client.get_policy(PolicyArn=self.arn(name))["Policy"], "NoSuchEntity")
+        if policy is None:
+            return None
         return self._found(policy)
 
     def create(self, spec: Spec, tags: dict[str, str]) -> Optional[str]:
@@ -217,7 +217,7 @@ class IamPolicy(_Iam):
     def delete(self, name: str) -> None:
         c = self.client
         arn = self.arn(name)
-        try:
+        with ignoring("NoSuchEntity"):
             # Our policy is going away, so its grants go with it wherever it is attached; IAM
             # refuses to delete an attached policy. Said out loud, since those roles are not ours.
             ents = c.list_entities_for_policy(PolicyArn=arn)
@@ -234,9 +234,6 @@ class IamPolicy(_Iam):
                 if not v["IsDefaultVersion"]:
                     c.delete_policy_version(PolicyArn=arn, VersionId=v["VersionId"])
             c.delete_policy(PolicyArn=arn)
-        except Exception as exc:
-            if not is_code(exc, "NoSuchEntity"):
-                raise
 
 
 class IamAttachment(_Iam):
@@ -287,12 +284,12 @@ class IamAttachment(_Iam):
 
     def get(self, name: str) -> Optional[Found]:
         role, _, policy_name = name.partition("/")
-        try:
-            pages = list(self.client.get_paginator("list_attached_role_policies").paginate(RoleName=role))
-        except Exception as exc:
-            if is_code(exc, "NoSuchEntity"):
-                return None
-            raise
+        pages = unless_missing(
+            lambda: list(self.client.get_paginator("list_attached_role_policies").paginate(RoleName=role)),
+            "NoSuchEntity",
+        )
+        if pages is None:
+            return None
         for page in pages:
             for pol in page["AttachedPolicies"]:
                 if pol["PolicyName"] == policy_name:
@@ -313,8 +310,5 @@ class IamAttachment(_Iam):
         found = self.get(name)
         if found is None:
             return
-        try:
+        with ignoring("NoSuchEntity"):
             self.client.detach_role_policy(RoleName=found.params["role"], PolicyArn=found.params["policy_arn"])
-        except Exception as exc:
-            if not is_code(exc, "NoSuchEntity"):
-                raise

@@ -18,7 +18,15 @@ import re
 from typing import Any, Optional
 
 from streamlab.aws.resources.base import CREATED_BY, TAG_CREATED_BY, Found, ResourceKind, Spec
-from streamlab.aws.resources.common import arns_for, canonical_json, is_code, missing_tags, tag_dict, tag_list
+from streamlab.aws.resources.common import (
+    arns_for,
+    canonical_json,
+    is_code,
+    missing_tags,
+    tag_dict,
+    tag_list,
+    unless_missing,
+)
 from streamlab.errors import ConfigError, StreamlabError
 
 READ_SID = "StreamlabAuthenticatedRead"
@@ -85,20 +93,18 @@ class S3Bucket(ResourceKind):
 
     # --- talking to AWS --------------------------------------------------------------------
     def _tags(self, name: str) -> dict[str, str]:
-        try:
-            return tag_dict(self.client.get_bucket_tagging(Bucket=name).get("TagSet"))
-        except Exception as exc:
-            if is_code(exc, "NoSuchTagSet", "AccessDenied", *_GONE):
-                return {}
-            raise
+        return unless_missing(
+            lambda: tag_dict(self.client.get_bucket_tagging(Bucket=name).get("TagSet")),
+            "NoSuchTagSet", "AccessDenied", *_GONE, default={},
+        )
 
     def _public_read(self, name: str) -> bool:
-        try:
-            policy = json.loads(self.client.get_bucket_policy(Bucket=name)["Policy"])
-        except Exception as exc:
-            if is_code(exc, "NoSuchBucketPolicy", "AccessDenied", *_GONE):
-                return False
-            raise
+        policy = unless_missing(
+            lambda: json.loads(self.client.get_bucket_policy(Bucket=name)["Policy"]),
+            "NoSuchBucketPolicy", "AccessDenied", *_GONE,
+        )
+        if policy is None:
+            return False
         return any(st.get("Sid") == READ_SID for st in policy.get("Statement", []))
 
     def get(self, name: str) -> Optional[Found]:
@@ -183,12 +189,10 @@ class S3Bucket(ResourceKind):
         return out
 
     def _region(self, name: str) -> str:
-        try:
-            loc = self.client.get_bucket_location(Bucket=name).get("LocationConstraint")
-        except Exception as exc:
-            if is_code(exc, *_GONE):
-                return ""
-            raise
+        resp = unless_missing(lambda: self.client.get_bucket_location(Bucket=name), *_GONE)
+        if resp is None:
+            return ""
+        loc = resp.get("LocationConstraint")  # None means us-east-1
         return {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(loc, loc)
 
     def empty(self, name: str) -> int:

@@ -13,7 +13,7 @@ import re
 from typing import Any, Optional
 
 from streamlab.aws.resources.base import CREATED_BY, TAG_CREATED_BY, Found, ResourceKind, Spec
-from streamlab.aws.resources.common import arns_for, is_code, missing_tags, tag_dict, tag_list
+from streamlab.aws.resources.common import arns_for, ignoring, missing_tags, tag_dict, tag_list, unless_missing
 from streamlab.errors import ConfigError
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -44,21 +44,15 @@ class SnsTopic(ResourceKind):
         return arns_for(self).sns_topic(name)
 
     def _tags(self, arn: str) -> dict[str, str]:
-        try:
-            return tag_dict(self.client.list_tags_for_resource(ResourceArn=arn).get("Tags"))
-        except Exception as exc:
-            if is_code(exc, "NotFound", "ResourceNotFound", "ResourceNotFoundException"):
-                return {}
-            raise
+        return unless_missing(
+            lambda: tag_dict(self.client.list_tags_for_resource(ResourceArn=arn).get("Tags")),
+            "NotFound", "ResourceNotFound", "ResourceNotFoundException", default={},
+        )
 
     def get(self, name: str) -> Optional[Found]:
         arn = self.arn(name)
-        try:
-            self.client.get_topic_attributes(TopicArn=arn)
-        except Exception as exc:
-            if is_code(exc, "NotFound", "NotFoundException"):
-                return None
-            raise
+        if unless_missing(lambda: self.client.get_topic_attributes(TopicArn=arn), "NotFound", "NotFoundException") is None:
+            return None
         return Found(self.kind, name, arn, "ACTIVE", tags=self._tags(arn))
 
     def create(self, spec: Spec, tags: dict[str, str]) -> Optional[str]:
@@ -84,11 +78,8 @@ class SnsTopic(ResourceKind):
         return out
 
     def delete(self, name: str) -> None:
-        try:
+        with ignoring("NotFound", "NotFoundException"):
             self.client.delete_topic(TopicArn=self.arn(name))  # idempotent on AWS
-        except Exception as exc:
-            if not is_code(exc, "NotFound", "NotFoundException"):
-                raise
 
 
 class SnsSubscription(ResourceKind):
@@ -130,12 +121,12 @@ class SnsSubscription(ResourceKind):
     def get(self, name: str) -> Optional[Found]:
         topic, protocol, endpoint = self._split(name)
         arn = arns_for(self).sns_topic(topic)
-        try:
-            pages = list(self.client.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=arn))
-        except Exception as exc:
-            if is_code(exc, "NotFound", "NotFoundException"):
-                return None
-            raise
+        pages = unless_missing(
+            lambda: list(self.client.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=arn)),
+            "NotFound", "NotFoundException",
+        )
+        if pages is None:
+            return None
         for page in pages:
             for s in page.get("Subscriptions", []):
                 if s.get("Protocol") == protocol and s.get("Endpoint") == endpoint:
@@ -171,8 +162,5 @@ class SnsSubscription(ResourceKind):
         found = self.get(name)
         if found is None or not found.arn:
             return  # gone, or pending: AWS removes it with its topic (deleted right after this)
-        try:
+        with ignoring("NotFound", "NotFoundException", "InvalidParameter"):
             self.client.unsubscribe(SubscriptionArn=found.arn)
-        except Exception as exc:
-            if not is_code(exc, "NotFound", "NotFoundException", "InvalidParameter"):
-                raise
