@@ -165,6 +165,45 @@ def test_existing_resource_not_ours_is_refused(aws_env, emulator, run_cli, censu
     assert census() == before
 
 
+def test_reprovision_updates_lambda_code_from_an_older_streamlab(aws_env, emulator, run_cli, census):
+    import io
+    import zipfile
+
+    from streamlab.lambdas.package import code_sha256
+
+    before = census()
+    prefix = unique("upd")
+    assert run_cli(*pipeline_args(prefix), "--yes").code == 0
+    lam, fn, other = client(emulator, "lambda"), f"{prefix}-streaming-lambda", f"{prefix}-notification-lambda"
+    arn = lam.get_function(FunctionName=fn)["Configuration"]["FunctionArn"]
+    other_conf = lam.get_function(FunctionName=other)["Configuration"]
+    # as deployed by an older streamlab: other code, another memory size
+    old = io.BytesIO()
+    with zipfile.ZipFile(old, "w") as zf:
+        zf.writestr("streamlab_lambdas/generator.py", "def handler(event, context):\n    return 'old'\n")
+    lam.update_function_code(FunctionName=fn, ZipFile=old.getvalue())
+    lam.update_function_configuration(FunctionName=fn, MemorySize=256)
+    assert lam.get_function(FunctionName=fn)["Configuration"]["CodeSha256"] != code_sha256()
+
+    plan = run_cli(*pipeline_args(prefix), "--dry-run")
+    assert plan.code == 0, plan.err
+    updates = [line for line in plan.err.splitlines() if line.startswith("│ update")]
+    assert len(updates) == 1 and f"{fn} " in updates[0], plan.err
+    assert "will update: code" in plan.err and "memory" in plan.err
+
+    r = run_cli(*pipeline_args(prefix), "--yes")
+    assert r.code == 0, r.err
+    assert f"updated Lambda function {fn}" in r.err
+    conf = lam.get_function(FunctionName=fn)["Configuration"]
+    assert conf["CodeSha256"] == code_sha256() and conf["MemorySize"] == 128
+    assert conf["FunctionArn"] == arn  # the same function, updated in place
+    assert lam.get_function(FunctionName=other)["Configuration"]["CodeSha256"] == other_conf["CodeSha256"]
+    again = run_cli(*pipeline_args(prefix), "--yes")  # converged: nothing left to change
+    assert again.code == 0 and "updating" not in again.err
+    assert run_cli("teardown", "--yes").code == 0
+    assert census() == before
+
+
 class FailingPolicy(IamPolicy):
     """IAM refusing the 4th resource (the first policy): the run stops half-way."""
 

@@ -19,7 +19,7 @@ from streamlab.aws.resources import KINDS, Found, ResourceKind, Spec
 from streamlab.errors import ConfigError
 
 # Actions that change something; the others are informational.
-CHANGING = {"create", "adopt", "resume", "delete", "forget", "skip"}
+CHANGING = {"create", "update", "adopt", "resume", "delete", "forget", "skip"}
 
 
 @dataclass
@@ -45,7 +45,7 @@ class Target:
 
 @dataclass
 class PlanRow:
-    action: str  # provision: create | exists | adopt | resume | use; teardown: delete | forget | skip | keep
+    action: str  # provision: create | update | exists | adopt | resume | use; teardown: delete | forget | skip | keep
     kind: str
     name: str
     details: str = ""
@@ -89,7 +89,7 @@ def fmt_cost(hourly: Optional[float]) -> str:
     return f"${hourly:,.3f}"
 
 
-_STYLE = {"create": "green", "adopt": "cyan", "resume": "cyan", "delete": "red", "forget": "yellow", "skip": "yellow",
+_STYLE = {"create": "green", "update": "cyan", "adopt": "cyan", "resume": "cyan", "delete": "red", "forget": "yellow", "skip": "yellow",
           "exists": "dim", "use": "dim", "keep": "yellow"}
 
 

@@ -4,7 +4,9 @@ Planning looks each requested resource up first:
 - absent -> `create`;
 - present and streamlab's (tag or ledger) -> `exists` (recorded), `adopt` (tagged, not recorded
   here yet: it gets recorded) or `resume` (recorded by a run that stopped before it was ACTIVE and
-  tagged: that is finished now); nothing is created;
+  tagged: that is finished now); nothing is created. Where it differs from the spec, kinds that can
+  change in place say how (`updatable`: a Lambda function's code after a streamlab upgrade) and the
+  row is `update`; otherwise the difference is shown and left as is;
 - present and not streamlab's -> a clear error; streamlab never modifies what it did not create,
   except where the spec says `existing="use"` (the bucket a Firehose writes to, a policy attachment
   that was already there): then it is used as is (`use`), never recorded, never deleted.
@@ -64,12 +66,19 @@ def plan_provision(target: Target, specs: list[Spec], lab: str) -> Plan:
                 "(no streamlab tag, not in the ledger)",
                 "pick another name; streamlab never modifies or deletes resources it did not create",
             )
-        details = kind.details(found.params)
-        if details != kind.details(spec.params):
-            details += f" (asked for {kind.details(spec.params)}: left as is)"
+        details, wanted = kind.details(found.params), kind.details(spec.params)
+        owner_lab = found.lab or (entry.lab if entry is not None else lab)
+        change = kind.updatable(found, spec) if details != wanted else None
+        if change:
+            plan.rows.append(
+                PlanRow("update", spec.kind, spec.name, f"{details}; will update: {change}", kind.hourly_cost(spec.params),
+                        spec=spec, found=found, entry=entry, lab=owner_lab)
+            )
+            continue
+        if details != wanted:
+            details += f" (asked for {wanted}: left as is)"
         if not kind.is_ready(found):
             details += f" [{found.state}]"
-        owner_lab = found.lab or (entry.lab if entry is not None else lab)
         tags_missing = kind.taggable and any(found.tags.get(k) != v for k, v in streamlab_tags(owner_lab).items())
         if entry is None:
             action = "adopt"
@@ -107,6 +116,16 @@ def apply_provision(target: Target, plan: Plan, lab: str) -> list[Applied]:
             found = _configure(kind, row, found)
             _record(target, row, found.arn or arn, found.params, row.lab or lab, created=entry.created)
             console.info(f"created {kind.label} {row.name}: {found.state}, recorded in {target.ledger.path}")
+            out.append(Applied(row, found))
+        elif row.action == "update":
+            assert row.spec is not None and row.found is not None
+            console.info(f"updating {kind.label} {row.name} ...")
+            kind.update(row.spec, row.found)
+            found = kind.wait_ready(row.name)
+            kind.ensure_tags(found, tags)
+            found = _configure(kind, row, found)
+            _record(target, row, found.arn, found.params, row.lab or lab, created=row.entry.created if row.entry else "")
+            console.info(f"updated {kind.label} {row.name}: {kind.details(found.params)}")
             out.append(Applied(row, found))
         elif row.action in ("exists", "adopt", "resume"):
             found = row.found

@@ -128,6 +128,16 @@ class ResourceKind:
     def ensure_tags(self, found: Found, tags: dict[str, str]) -> None:
         raise NotImplementedError
 
+    def updatable(self, found: Found, spec: Spec) -> Optional[str]:
+        """What an in-place update would change to make `found` what `spec` asks for (for the plan,
+        e.g. "code 1a2b3c -> 4d5e6f"), or None: the kind does not update in place, or nothing
+        differs. Only a resource streamlab made is ever updated."""
+        return None
+
+    def update(self, spec: Spec, found: Found) -> None:
+        """Bring `found` to `spec` in place (only called when `updatable` said what would change)."""
+        raise NotImplementedError
+
     def configure(self, spec: Spec, found: Found) -> None:
         """Settle what belongs to the resource once it is ready (seed a table, a bucket's access
         block). Runs on every provision, so it must be idempotent and never undo user data."""

@@ -2,7 +2,8 @@
 
 The code is the zip streamlab builds itself (`streamlab.lambdas.package`): the handler modules plus
 the few pure-Python pieces of streamlab they import; its SHA-256 is part of the plan, so a changed
-package shows up as a difference (the deployed code is left as is).
+package (a newer streamlab) shows up as a difference and provisioning again updates the function in
+place (`update`: the code, then the configuration), keeping its name, ARN and event sources.
 A function's event-invoke config (retries + on-failure destination) cannot be tagged: its ledger
 entry is the record; deleting the function also removes it.
 Cost: Lambda bills per request ($0.20 per million) and per GB-second ($0.0000166667); an idle
@@ -15,7 +16,7 @@ import re
 from typing import Any, Optional
 
 from streamlab.aws.resources.base import CREATED_BY, TAG_CREATED_BY, Found, ResourceKind, Spec
-from streamlab.aws.resources.common import arns_for, is_code, missing_tags, retry_role_propagation
+from streamlab.aws.resources.common import arns_for, ignoring, missing_tags, retry_role_propagation, unless_missing
 from streamlab.errors import ConfigError
 
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -72,13 +73,48 @@ class LambdaFunction(ResourceKind):
         return Found(self.kind, conf["FunctionName"], conf["FunctionArn"], state, tags=dict(tags), params=params)
 
     def get(self, name: str) -> Optional[Found]:
-        try:
-            resp = self.client.get_function(FunctionName=name)
-        except Exception as exc:
-            if is_code(exc, "ResourceNotFoundException"):
-                return None
-            raise
+        resp = unless_missing(lambda: self.client.get_function(FunctionName=name), "ResourceNotFoundException")
+        if resp is None:
+            return None
         return self._found(resp["Configuration"], resp.get("Tags") or {})
+
+    def updatable(self, found: Found, spec: Spec) -> Optional[str]:
+        want, have = spec.params, found.params
+        changed = [k for k in ("handler", "runtime", "memory", "timeout", "role", "env") if want.get(k) != have.get(k)]
+        if want.get("code_sha256") != have.get("code_sha256"):
+            changed.insert(0, f"code {str(have.get('code_sha256'))[:10]} -> {str(want.get('code_sha256'))[:10]}")
+        return ", ".join(changed) or None
+
+    def update(self, spec: Spec, found: Found) -> None:
+        from streamlab.lambdas.package import build_zip
+
+        p, name = spec.params, spec.name
+        if p["code_sha256"] != found.params.get("code_sha256"):
+            self.client.update_function_code(FunctionName=name, ZipFile=build_zip())
+            self._wait_updated(name)
+        config = {k: p[k] for k in ("handler", "runtime", "memory", "timeout", "role", "env")}
+        if any(config[k] != found.params.get(k) for k in config):
+            role_arn = self.aws.client("iam").get_role(RoleName=p["role"])["Role"]["Arn"]
+            self.client.update_function_configuration(
+                FunctionName=name, Role=role_arn, Handler=p["handler"], Runtime=p["runtime"],
+                Timeout=p["timeout"], MemorySize=p["memory"], Environment={"Variables": p["env"]},
+            )
+            self._wait_updated(name)
+
+    def _wait_updated(self, name: str) -> None:
+        """AWS refuses the next change to a function while one is InProgress."""
+
+        def done():
+            conf = self.client.get_function_configuration(FunctionName=name)
+            status = conf.get("LastUpdateStatus") or "Successful"
+            if status == "Failed":
+                from streamlab.errors import StreamlabError
+
+                raise StreamlabError(f"updating Lambda function {name} failed: {conf.get('LastUpdateStatusReason', '')}",
+                                     "see it in the Lambda console")
+            return status == "Successful"
+
+        self.wait_for(done, f"{self.label} {name} to finish updating")
 
     def create(self, spec: Spec, tags: dict[str, str]) -> Optional[str]:
         from streamlab.lambdas.package import build_zip
@@ -130,11 +166,8 @@ class LambdaFunction(ResourceKind):
         return out
 
     def delete(self, name: str) -> None:
-        try:
+        with ignoring("ResourceNotFoundException"):
             self.client.delete_function(FunctionName=name)
-        except Exception as exc:
-            if not is_code(exc, "ResourceNotFoundException"):
-                raise
 
 
 class LambdaDestination(ResourceKind):
@@ -164,12 +197,12 @@ class LambdaDestination(ResourceKind):
         return True
 
     def get(self, name: str) -> Optional[Found]:
-        try:
-            conf = self.client.get_function_event_invoke_config(FunctionName=name)
-        except Exception as exc:
-            if is_code(exc, "ResourceNotFoundException"):
-                return None
-            raise
+        conf = unless_missing(
+            lambda: self.client.get_function_event_invoke_config(FunctionName=name),
+            "ResourceNotFoundException",
+        )
+        if conf is None:
+            return None
         dest = ((conf.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination") or ""
         params = {"on_failure": dest.rsplit(":", 1)[-1], "retries": conf.get("MaximumRetryAttempts", 2)}
         return Found(self.kind, name, conf.get("FunctionArn"), "CONFIGURED", params=params)
@@ -193,8 +226,5 @@ class LambdaDestination(ResourceKind):
         return []
 
     def delete(self, name: str) -> None:
-        try:
+        with ignoring("ResourceNotFoundException"):
             self.client.delete_function_event_invoke_config(FunctionName=name)
-        except Exception as exc:
-            if not is_code(exc, "ResourceNotFoundException"):
-                raise
