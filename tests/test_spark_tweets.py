@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
 import time
 
 import pytest
@@ -51,6 +52,9 @@ def test_file_source_hashtags_counts_top_n_and_quarantine(spark, tmp_path):
     assert top == [(0, 1, "spark", 3), (0, 2, "bigdata", 1), (1, 1, "kafka", 2)]
     reasons = sorted(r.reason for r in spark.read.parquet(str(out / "_quarantine")).collect())
     assert reasons == ["JSON post without text", "not JSON"]
+    # two windows queries (memory: update, parquet: append), each deleting its relay copy once read
+    relayed = [f for _, _, files in os.walk(out / "_checkpoint" / "relay") for f in files if f.endswith(".parquet")]
+    assert relayed == []
 
 
 def test_socket_source_reads_the_socket_sink_once(spark, capfd):

@@ -8,9 +8,12 @@ returns a `ConsumeSummary`.
 The source is read once, by the *records* query (parse, quarantine, write the good rows). For a
 windowed dataset the records query also relays each batch's good rows as Parquet under
 `<checkpoint>/relay`, and the *windows* queries (one per output mode, see `writers`) aggregate
-that relay with Spark's file source. So a socket is connected once, a Python reader reads each
-record once, and a replayed batch is relayed at most once (see `_relay`). With `available-now`
-the windows queries start when the records query has finished.
+that relay with Spark's file source, which deletes each relayed file once its query committed it.
+With two windows queries (console and parquet together) each gets its own copy (`relay/_update`,
+`relay/_append`): two readers cannot share one deleter. So a socket is connected once, a Python
+reader reads each record once, the relay does not grow, and a replayed batch is relayed at most
+once (see `_relay`). With `available-now` the windows queries start when the records query has
+finished.
 
 Checkpoints live under `--checkpoint` (default `<path>/_checkpoint` with a path, else a temporary
 folder removed afterwards): one sub-folder per query (`records`, `windows-update`, `windows-append`)
@@ -243,13 +246,16 @@ def run_consume(
 
     good_stream = transform.good(transform.parse(src.df))
     relay = f"{checkpoint.rstrip('/')}/relay" if windowed else None
-    windows_stream = None
-    if windowed:
-        modes = {w.windows_mode for w in writers}
-        relayed = _relay_stream(spark, relay, good_stream.schema, clean=len(modes) == 1)
-        windows_stream = transform.windows(relayed, window=window, watermark=watermark, slide=slide)
+    modes = list(dict.fromkeys(w.windows_mode for w in writers)) if windowed else []
+    # one windows query: the relay itself (as before); two: a folder each, hidden from the first
+    relay_dirs = {m: relay if len(modes) == 1 else f"{relay}/_{m}" for m in modes}
+    windows_streams = {
+        m: transform.windows(_relay_stream(spark, d, good_stream.schema), window=window, watermark=watermark, slide=slide)
+        for m, d in relay_dirs.items()
+    }
+    windows_schema = next(iter(windows_streams.values())).schema if windows_streams else None
     for w in writers:
-        w.prepare(spark, good_stream.schema, None if windows_stream is None else windows_stream.schema)
+        w.prepare(spark, good_stream.schema, windows_schema)
 
     queries = []
     started = time.monotonic()
@@ -257,12 +263,13 @@ def run_consume(
     until = None if stop_when is None else (lambda: stop_when(stats))
 
     def start_windows() -> None:
-        for mode in dict.fromkeys(w.windows_mode for w in writers):
+        for mode in modes:
             mine = [w for w in writers if w.windows_mode == mode]
-            queries.append(_windows_query(windows_stream, mine, mode, checkpoint, windows_trigger(spark_trigger)))
+            queries.append(_windows_query(windows_streams[mode], mine, mode, checkpoint, windows_trigger(spark_trigger)))
 
     try:
-        queries.append(_records_query(spark, src.df, transform, writers, ctx, checkpoint, spark_trigger, relay))
+        queries.append(_records_query(spark, src.df, transform, writers, ctx, checkpoint, spark_trigger, relay,
+                                      list(relay_dirs.values())))
         if windowed and spark_trigger is not None:
             start_windows()
         if not quiet:
@@ -324,19 +331,13 @@ def kafka_package() -> str:
     return compat.kafka_packages()
 
 
-def _relay_stream(spark, relay: str, schema, clean: bool):
-    """The windows' input: the good rows the records query relayed as Parquet (see `_relay`).
-
-    The source is read once (by the records query); the windows query reads the relay with
-    Spark's file source. With one windows query, the file source deletes each relayed file once
-    that query has committed it; with two (console/memory and parquet together) the files stay
-    under <checkpoint>/relay (two readers cannot share one deleter).
-    """
-    _mkdirs(spark, relay)
-    reader = spark.readStream.schema(schema).option("recursiveFileLookup", "true")
-    if clean:
-        reader = reader.option("cleanSource", "delete")
-    return reader.parquet(relay)
+def _relay_stream(spark, folder: str, schema):
+    """A windows query's input: the good rows the records query relayed as Parquet into `folder`
+    (see `_relay`), read with Spark's file source, which deletes each file once the query has
+    committed it. One reader per folder: two readers cannot share one deleter."""
+    _mkdirs(spark, folder)
+    reader = spark.readStream.schema(schema).option("recursiveFileLookup", "true").option("cleanSource", "delete")
+    return reader.parquet(folder)
 
 
 def _hadoop_path(spark, path: str):
@@ -350,21 +351,51 @@ def _mkdirs(spark, path: str) -> None:
     fs.mkdirs(p)
 
 
-def _relay(spark, good, relay: str, batch_id: int) -> None:
-    """Hand a batch's good rows to the windows query, exactly once per batch id.
+def _relay(spark, good, relay: str, batch_id: int, folders: Optional[Sequence[str]] = None) -> None:
+    """Hand a batch's good rows to the windows queries (`folders`, one per query; default the relay
+    itself), exactly once per batch id.
 
-    A marker `_written/<id>` (hidden from the file source) is made after the rows are in place; a
-    batch replayed after a crash whose rows were already relayed (and maybe already consumed and
-    deleted by the windows query) is not relayed again, so no window counts a row twice.
+    A marker `<relay>/_written/<id>` (hidden from the file source) is made after the rows are in
+    every folder; a batch replayed after a crash whose rows were already relayed (and maybe already
+    consumed and deleted by a windows query) is not relayed again. A crash before the marker
+    rewrites the same paths, which a windows query that read them has seen: no row counts twice.
+    Markers older than the previous batch are removed.
     """
     marker, fs = _hadoop_path(spark, f"{relay}/_written/{batch_id}")
     if fs.exists(marker):
         return
+    folders = list(folders or [relay])
     if is_remote(relay) or not hasattr(good, "toArrow"):  # toArrow: Spark >= 4.0
-        good.coalesce(1).write.mode("overwrite").parquet(f"{relay}/batch_id={batch_id}")
+        for folder in folders:
+            _write_spark_parquet(spark, good, folder, batch_id)
     else:  # a local checkpoint: one pyarrow file, cheaper than a Spark write job with its commit protocol
-        _write_local_parquet(good.toArrow(), relay.removeprefix("file://"), batch_id)
+        table = good.toArrow()
+        for folder in folders:
+            _write_local_parquet(table, folder.removeprefix("file://"), batch_id)
     fs.create(marker, True).close()
+    # Only the last batch can be replayed (Spark commits a batch before it starts the next): older
+    # markers are not needed, so the relay stays a few files however long the query runs.
+    old, _ = _hadoop_path(spark, f"{relay}/_written/{batch_id - 2}")
+    fs.delete(old, False)
+
+
+def _write_spark_parquet(spark, good, relay: str, batch_id: int) -> None:
+    """`<relay>/batch_id=<id>/part-0.parquet` through Spark's writer (any Hadoop file system):
+    written into a hidden `_staging` folder, then its one part file renamed into place. A batch
+    replayed after a crash before its marker thus lands on the same path, which the windows query's
+    file source has already seen (a fresh Spark write would add a new part name: counted twice)."""
+    staging = f"{relay}/_staging/{batch_id}"
+    good.coalesce(1).write.mode("overwrite").parquet(staging)
+    src, fs = _hadoop_path(spark, staging)
+    folder, _ = _hadoop_path(spark, f"{relay}/batch_id={batch_id}")
+    final = spark._jvm.org.apache.hadoop.fs.Path(folder, "part-0.parquet")  # noqa: SLF001
+    parts = [st.getPath() for st in fs.listStatus(src) if st.getPath().getName().startswith("part-")]
+    fs.mkdirs(folder)
+    if fs.exists(final):
+        fs.delete(final, False)
+    for i, part in enumerate(parts):  # one, after coalesce(1)
+        fs.rename(part, final if i == 0 else spark._jvm.org.apache.hadoop.fs.Path(folder, f"part-{i}.parquet"))  # noqa: SLF001
+    fs.delete(src, True)
 
 
 def _write_local_parquet(table, relay: str, batch_id: int) -> None:
@@ -379,7 +410,8 @@ def _write_local_parquet(table, relay: str, batch_id: int) -> None:
     os.replace(temp, final)
 
 
-def _records_query(spark, raw, transform, writers, ctx: WriteContext, checkpoint: str, trigger, relay: Optional[str] = None):
+def _records_query(spark, raw, transform, writers, ctx: WriteContext, checkpoint: str, trigger, relay: Optional[str] = None,
+                   relay_folders: Optional[list[str]] = None):
     from pyspark.sql import functions as F
 
     def on_batch(batch, batch_id: int) -> None:
@@ -392,7 +424,7 @@ def _records_query(spark, raw, transform, writers, ctx: WriteContext, checkpoint
             if n - bad:
                 good = transform.good(parsed)
                 if relay:
-                    _relay(spark, good, relay, batch_id)
+                    _relay(spark, good, relay, batch_id, relay_folders)
                 for w in writers:
                     w.on_records(good, batch_id)
             ctx.stats.add(batches=1, input_rows=n, trades=n - bad, quarantined=bad)
