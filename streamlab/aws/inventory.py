@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Optional
+from typing import Any, Callable, Optional
 
 from streamlab.aws.ledger import Entry
 from streamlab.aws.resources import Found
@@ -83,15 +83,28 @@ def collect(target, lab: Optional[str] = None) -> list[Item]:
         if entry.kind not in target.kinds:
             continue  # written by a newer streamlab: leave it for that version
         items[(entry.kind, entry.name)] = Item(entry.kind, entry.name, entry=entry)
-    for kind_name, kind in target.kinds.items():
-        for found in kind.list_ours():
+    names = list(target.kinds)
+    for kind_name, founds in zip(names, in_parallel(lambda n: target.kinds[n].list_ours(), names)):
+        for found in founds:
             item = items.setdefault((kind_name, found.name), Item(kind_name, found.name))
             item.found = found
-    for (kind_name, name), item in items.items():
-        if item.found is None:
-            item.found = target.kind(kind_name).get(name)
+    unresolved = [key for key, item in items.items() if item.found is None]
+    for key, found in zip(unresolved, in_parallel(lambda k: target.kind(k[0]).get(k[1]), unresolved)):
+        items[key].found = found
     out = [i for i in items.values() if lab is None or i.lab == lab]
     return sorted(out, key=lambda i: (target.kind(i.kind).rank, i.kind, i.name))
+
+
+def in_parallel(fn: Callable[[Any], Any], args: list) -> list:
+    """`fn` over `args` on up to 8 threads, results in order; the first error is raised as it is.
+    Each call is AWS round trips (mostly to different services), so a status or teardown waits for
+    the slowest rather than for all of them in a row (benchmarks/inventory_latency.py)."""
+    if len(args) <= 1:
+        return [fn(a) for a in args]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(8, len(args)), thread_name_prefix="inventory") as pool:
+        return list(pool.map(fn, args))
 
 
 def other_scopes(target) -> dict[str, int]:
