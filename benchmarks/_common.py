@@ -40,6 +40,18 @@ def median(xs: Sequence[float]) -> float:
     return statistics.median(xs)
 
 
+def use_emulator(url: str):
+    """Point this process's streamlab at the emulator with test credentials, as `--local` would:
+    (settings, a Kinesis client for filling streams)."""
+    os.environ["STREAMLAB_ENDPOINT_URL"] = url
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ.setdefault("AWS_REGION", "us-east-1")
+    from streamlab.settings import load_settings
+
+    return load_settings(), kinesis_client(url)
+
+
 def kinesis_client(url: str):
     """A client from a new boto3 session (what a script or `streamlab` pays for once per run)."""
     import boto3

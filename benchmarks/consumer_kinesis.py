@@ -91,15 +91,10 @@ def main() -> None:
     args = ap.parse_args()
 
     from streamlab.aws.emulator import Emulator
-    from streamlab.settings import load_settings
     from streamlab.spark.session import get_session
 
     with Emulator() as emu:
-        os.environ["STREAMLAB_ENDPOINT_URL"] = emu.url
-        os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-        settings = load_settings()
-        client = c.kinesis_client(emu.url)
+        settings, client = c.use_emulator(emu.url)
         with c.Timer() as t:
             spark = get_session("bench-consumer")
         log = c.ProgressLog(spark)

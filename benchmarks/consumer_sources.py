@@ -125,18 +125,12 @@ def main() -> None:
 
     from streamlab import local_kafka
     from streamlab.aws.emulator import Emulator
-    from streamlab.settings import load_settings
     from streamlab.spark.session import get_session
 
     data = payloads(args.records)
     rows, rates = [], {}
     with Emulator() as emu, local_kafka.start() as broker, tempfile.TemporaryDirectory() as tmp:
-        os.environ["STREAMLAB_ENDPOINT_URL"] = emu.url
-        os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-        os.environ.setdefault("AWS_REGION", "us-east-1")
-        settings = load_settings()
-        client = c.kinesis_client(emu.url)
+        settings, client = c.use_emulator(emu.url)
         with c.Timer() as t:
             spark = get_session("bench-consumer-sources")
         print(f"SparkSession start: {t.seconds:.1f}s; Spark {spark.version}; {os.cpu_count()} CPUs; "
