@@ -204,6 +204,46 @@ def test_reprovision_updates_lambda_code_from_an_older_streamlab(aws_env, emulat
     assert census() == before
 
 
+def test_without_the_ledger_status_finds_the_pipeline_by_tag_and_no_lookalike(aws_env, emulator, run_cli, census, tmp_path):
+    """Each kind lists the account's resources and keeps those with streamlab's tag (looked up side
+    by side); others' resources of every kind, next to ours, must not be taken for ours."""
+    from streamlab.aws.resources import KINDS
+
+    prefix = unique("tagonly")
+    s3, kinesis, ddb, sns, events = (client(emulator, s) for s in ("s3", "kinesis", "dynamodb", "sns", "events"))
+    others = [f"{prefix}-other-{i}" for i in range(3)]
+    for name in others:  # no streamlab tag: someone else's
+        s3.create_bucket(Bucket=name)
+        kinesis.create_stream(StreamName=name, ShardCount=1)
+        ddb.create_table(TableName=name, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+        sns.create_topic(Name=name)
+        events.put_rule(Name=name, ScheduleExpression="rate(1 hour)")
+    before = census()
+    assert run_cli(*pipeline_args(prefix), "--yes").code == 0
+    ledger = tmp_path / "home" / "ledger.json"
+    recorded = {(e["kind"], e["name"]) for e in json.loads(ledger.read_text())["entries"]}
+    taggable = {(k, n) for k, n in recorded if KINDS[k].taggable}
+    assert len(taggable) >= 8  # roles, policies, table, bucket, delivery, functions, rule, topic
+
+    kept = ledger.read_text()
+    ledger.unlink()  # lost: only the tags say what is streamlab's
+    st = run_cli("status", "--output", "json")
+    assert st.code == 0, st.err
+    listed = {(row["kind"], row["name"]) for row in json.loads(st.out)["resources"] if prefix in row["name"].lower()}
+    assert listed == taggable
+
+    ledger.write_text(kept)
+    assert run_cli("teardown", "--yes").code == 0
+    assert census() == before
+    for name in others:
+        s3.delete_bucket(Bucket=name)
+        kinesis.delete_stream(StreamName=name)
+        ddb.delete_table(TableName=name)
+        sns.delete_topic(TopicArn=sns.create_topic(Name=name)["TopicArn"])
+        events.delete_rule(Name=name)
+
+
 class FailingPolicy(IamPolicy):
     """IAM refusing the 4th resource (the first policy): the run stops half-way."""
 

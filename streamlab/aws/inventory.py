@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Optional
+from typing import Optional
 
 from streamlab.aws.ledger import Entry
 from streamlab.aws.resources import Found
+from streamlab.aws.resources.common import in_parallel
 
 # Clock skew allowance between this machine (ledger time) and AWS (creation time).
 RECREATED_SLACK = timedelta(minutes=10)
@@ -93,18 +94,6 @@ def collect(target, lab: Optional[str] = None) -> list[Item]:
         items[key].found = found
     out = [i for i in items.values() if lab is None or i.lab == lab]
     return sorted(out, key=lambda i: (target.kind(i.kind).rank, i.kind, i.name))
-
-
-def in_parallel(fn: Callable[[Any], Any], args: list) -> list:
-    """`fn` over `args` on up to 8 threads, results in order; the first error is raised as it is.
-    Each call is AWS round trips (mostly to different services), so a status or teardown waits for
-    the slowest rather than for all of them in a row (benchmarks/inventory_latency.py)."""
-    if len(args) <= 1:
-        return [fn(a) for a in args]
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=min(8, len(args)), thread_name_prefix="inventory") as pool:
-        return list(pool.map(fn, args))
 
 
 def other_scopes(target) -> dict[str, int]:

@@ -101,7 +101,7 @@ class AWS:
                     from botocore.config import Config
 
                     cfg = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30,
-                                 parameter_validation=validate)
+                                 parameter_validation=validate, max_pool_connections=20)  # see resources.common.MAX_WORKERS
                     client = self._clients[key] = self.session.client(
                         service, region_name=self.region, endpoint_url=self.endpoint_url, config=cfg
                     )

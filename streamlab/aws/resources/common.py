@@ -20,6 +20,30 @@ def is_code(exc: BaseException, *codes: str) -> bool:
     return error_code(exc) in codes
 
 
+#: threads for AWS look-ups done side by side (AWS.client keeps 2 x this many connections per client,
+#: as two kinds may share one, e.g. IAM roles and policies)
+MAX_WORKERS = 8
+
+
+def in_parallel(fn: Callable[[Any], Any], args: Iterable[Any]) -> list:
+    """`fn` over `args` on up to MAX_WORKERS threads, results in order; the first error is raised
+    as it is. Each call is AWS round trips, so a listing waits for the slowest look-up rather than
+    for all of them in a row (benchmarks/inventory_latency.py). MAX_WORKERS = 1: one by one."""
+    args = list(args)
+    if len(args) <= 1 or MAX_WORKERS <= 1:
+        return [fn(a) for a in args]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(args)), thread_name_prefix="aws") as pool:
+        return list(pool.map(fn, args))
+
+
+def ours(check: Callable[[Any], Any], candidates: Iterable[Any]) -> list:
+    """What `check` found among `candidates` (it returns a Found, or None when the candidate is not
+    streamlab's), looked up concurrently: an account may hold hundreds of others' resources."""
+    return [found for found in in_parallel(check, candidates) if found is not None]
+
+
 def unless_missing(call: Callable[[], Any], *codes: str, default: Any = None) -> Any:
     """`call()`, or `default` when AWS answers with one of `codes` (the thing is not there)."""
     try:

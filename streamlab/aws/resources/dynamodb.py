@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, Optional
 
 from streamlab.aws.resources.base import CREATED_BY, TAG_CREATED_BY, Found, ResourceKind, Spec
-from streamlab.aws.resources.common import ignoring, is_code, missing_tags, tag_dict, tag_list, unless_missing
+from streamlab.aws.resources.common import ignoring, is_code, missing_tags, ours, tag_dict, tag_list, unless_missing
 from streamlab.errors import ConfigError
 
 _NAME = re.compile(r"^[a-zA-Z0-9_.-]{3,255}$")
@@ -110,13 +110,13 @@ class DynamoTable(ResourceKind):
                                      ExpressionAttributeNames={"#k": key})
 
     def list_ours(self) -> list[Found]:
-        out = []
-        for page in self.client.get_paginator("list_tables").paginate():
-            for name in page.get("TableNames", []):
-                found = self.get(name)
-                if found and found.tags.get(TAG_CREATED_BY) == CREATED_BY:
-                    out.append(found)
-        return out
+        names = [n for page in self.client.get_paginator("list_tables").paginate() for n in page.get("TableNames", [])]
+
+        def check(name: str) -> Optional[Found]:
+            found = self.get(name)
+            return found if found and found.tags.get(TAG_CREATED_BY) == CREATED_BY else None
+
+        return ours(check, names)
 
     def delete(self, name: str) -> None:
         try:

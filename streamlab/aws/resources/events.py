@@ -17,7 +17,7 @@ import re
 from typing import Any, Optional
 
 from streamlab.aws.resources.base import CREATED_BY, TAG_CREATED_BY, Found, ResourceKind, Spec
-from streamlab.aws.resources.common import arns_for, ignoring, missing_tags, tag_dict, tag_list, unless_missing
+from streamlab.aws.resources.common import arns_for, ignoring, missing_tags, ours, tag_dict, tag_list, unless_missing
 from streamlab.errors import ConfigError, StreamlabError
 
 _NAME = re.compile(r"^[\w.-]{1,64}$")
@@ -102,17 +102,20 @@ class EventRule(ResourceKind):
             found.tags.update(missing)
 
     def list_ours(self) -> list[Found]:
-        out = []
+        rules: list[dict] = []
         kwargs: dict[str, Any] = {}
         while True:
             resp = self.client.list_rules(**kwargs)
-            for rule in resp.get("Rules", []):
-                tags = self._tags(rule["Arn"])
-                if tags.get(TAG_CREATED_BY) == CREATED_BY:
-                    out.append(self._found(rule, tags))
+            rules.extend(resp.get("Rules", []))
             if not resp.get("NextToken"):
-                return out
+                break
             kwargs = {"NextToken": resp["NextToken"]}
+
+        def check(rule: dict) -> Optional[Found]:
+            tags = self._tags(rule["Arn"])
+            return self._found(rule, tags) if tags.get(TAG_CREATED_BY) == CREATED_BY else None
+
+        return ours(check, rules)
 
     def delete(self, name: str) -> None:
         c = self.client

@@ -16,6 +16,7 @@ from streamlab.aws.resources.common import (
     arns_for,
     is_code,
     missing_tags,
+    ours,
     retry_role_propagation,
     tag_dict,
     tag_list,
@@ -127,14 +128,11 @@ class FirehoseStream(ResourceKind):
             if not resp.get("HasMoreDeliveryStreams") or not resp.get("DeliveryStreamNames"):
                 break
             kwargs = {"ExclusiveStartDeliveryStreamName": names[-1]}
-        out = []
-        for name in names:
-            tags = self._tags(name)
-            if tags.get(TAG_CREATED_BY) == CREATED_BY:
-                found = self.get(name)
-                if found:
-                    out.append(found)
-        return out
+
+        def check(name: str) -> Optional[Found]:
+            return self.get(name) if self._tags(name).get(TAG_CREATED_BY) == CREATED_BY else None
+
+        return ours(check, names)
 
     def delete(self, name: str) -> None:
         try:

@@ -16,7 +16,7 @@ import re
 from typing import Any, Optional
 
 from streamlab.aws.resources.base import CREATED_BY, TAG_CREATED_BY, Found, ResourceKind, Spec
-from streamlab.aws.resources.common import arns_for, ignoring, missing_tags, retry_role_propagation, unless_missing
+from streamlab.aws.resources.common import arns_for, ignoring, missing_tags, ours, retry_role_propagation, unless_missing
 from streamlab.errors import ConfigError
 
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -157,13 +157,14 @@ class LambdaFunction(ResourceKind):
             found.tags.update(missing)
 
     def list_ours(self) -> list[Found]:
-        out = []
-        for page in self.client.get_paginator("list_functions").paginate():
-            for conf in page.get("Functions", []):
-                tags = self.client.list_tags(Resource=conf["FunctionArn"]).get("Tags", {})
-                if tags.get(TAG_CREATED_BY) == CREATED_BY:
-                    out.append(self._found(conf, tags))
-        return out
+        confs = [c for page in self.client.get_paginator("list_functions").paginate() for c in page.get("Functions", [])]
+
+        def check(conf: dict) -> Optional[Found]:
+            tags = unless_missing(lambda: self.client.list_tags(Resource=conf["FunctionArn"]).get("Tags", {}),
+                                  "ResourceNotFoundException", default={})  # deleted since the listing
+            return self._found(conf, tags) if tags.get(TAG_CREATED_BY) == CREATED_BY else None
+
+        return ours(check, confs)
 
     def delete(self, name: str) -> None:
         with ignoring("ResourceNotFoundException"):

@@ -24,6 +24,7 @@ from streamlab.aws.resources.common import (
     ignoring,
     is_code,
     missing_tags,
+    ours,
     tag_dict,
     tag_list,
     unless_missing,
@@ -125,14 +126,15 @@ class IamRole(_Iam):
             found.tags.update(missing)
 
     def list_ours(self) -> list[Found]:
-        out = []
-        for page in self.client.get_paginator("list_roles").paginate(PathPrefix=PATH):
-            for role in page["Roles"]:
-                tags = tag_dict(self.client.list_role_tags(RoleName=role["RoleName"]).get("Tags"))
-                if tags.get(TAG_CREATED_BY) == CREATED_BY:
-                    role["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
-                    out.append(self._found(role))
-        return out
+        roles = [r for page in self.client.get_paginator("list_roles").paginate(PathPrefix=PATH) for r in page["Roles"]]
+
+        def check(role: dict) -> Optional[Found]:
+            tags = tag_dict(unless_missing(lambda: self.client.list_role_tags(RoleName=role["RoleName"]).get("Tags"), "NoSuchEntity"))
+            if tags.get(TAG_CREATED_BY) != CREATED_BY:
+                return None
+            return self._found({**role, "Tags": tag_list(tags)})
+
+        return ours(check, roles)
 
     def delete(self, name: str) -> None:
         """Our role only: whatever is still on it (attachments made by hand, inline policies,
@@ -206,13 +208,14 @@ class IamPolicy(_Iam):
             found.tags.update(missing)
 
     def list_ours(self) -> list[Found]:
-        out = []
-        for page in self.client.get_paginator("list_policies").paginate(Scope="Local", PathPrefix=PATH):
-            for pol in page["Policies"]:
-                tags = tag_dict(self.client.list_policy_tags(PolicyArn=pol["Arn"]).get("Tags"))
-                if tags.get(TAG_CREATED_BY) == CREATED_BY:
-                    out.append(self._found(pol, tags))
-        return out
+        pages = self.client.get_paginator("list_policies").paginate(Scope="Local", PathPrefix=PATH)
+        policies = [p for page in pages for p in page["Policies"]]
+
+        def check(pol: dict) -> Optional[Found]:
+            tags = tag_dict(unless_missing(lambda: self.client.list_policy_tags(PolicyArn=pol["Arn"]).get("Tags"), "NoSuchEntity"))
+            return self._found(pol, tags) if tags.get(TAG_CREATED_BY) == CREATED_BY else None
+
+        return ours(check, policies)
 
     def delete(self, name: str) -> None:
         c = self.client

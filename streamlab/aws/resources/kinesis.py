@@ -12,6 +12,7 @@ import re
 from typing import Any, Optional
 
 from streamlab.aws.resources.base import TAG_CREATED_BY, CREATED_BY, Found, ResourceKind, Spec
+from streamlab.aws.resources.common import ours
 from streamlab.errors import ConfigError, StreamlabError
 
 SHARD_HOUR = 0.015
@@ -160,16 +161,15 @@ class KinesisStream(ResourceKind):
             found.tags.update(missing)
 
     def list_ours(self) -> list[Found]:
-        out: list[Found] = []
-        for summary in self._list_summaries():
+        def check(summary: dict) -> Optional[Found]:
             name = summary["StreamName"]
             tags = self._tags(name)
             if tags.get(TAG_CREATED_BY) != CREATED_BY:
-                continue
+                return None
             full = self._summary(name)
-            if full:
-                out.append(self._found(full, tags))
-        return out
+            return self._found(full, tags) if full else None
+
+        return ours(check, self._list_summaries())
 
     def _list_summaries(self) -> list[dict]:
         out: list[dict] = []

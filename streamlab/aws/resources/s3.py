@@ -23,6 +23,7 @@ from streamlab.aws.resources.common import (
     canonical_json,
     is_code,
     missing_tags,
+    ours,
     tag_dict,
     tag_list,
     unless_missing,
@@ -176,17 +177,15 @@ class S3Bucket(ResourceKind):
             found.params["public_read"] = True
 
     def list_ours(self) -> list[Found]:
-        out = []
-        for b in self.client.list_buckets().get("Buckets", []):
+        def check(b: dict) -> Optional[Found]:
             name = b["Name"]
             tags = self._tags(name)
             if tags.get(TAG_CREATED_BY) != CREATED_BY or self._region(name) != self.aws.region:
-                continue
-            out.append(
-                Found(self.kind, name, arns_for(self).bucket(name), "ACTIVE", tags=tags, created_at=b.get("CreationDate"),
-                      params={"public_read": self._public_read(name)})
-            )
-        return out
+                return None
+            return Found(self.kind, name, arns_for(self).bucket(name), "ACTIVE", tags=tags, created_at=b.get("CreationDate"),
+                         params={"public_read": self._public_read(name)})
+
+        return ours(check, self.client.list_buckets().get("Buckets", []))
 
     def _region(self, name: str) -> str:
         resp = unless_missing(lambda: self.client.get_bucket_location(Bucket=name), *_GONE)

@@ -13,7 +13,7 @@ import re
 from typing import Any, Optional
 
 from streamlab.aws.resources.base import CREATED_BY, TAG_CREATED_BY, Found, ResourceKind, Spec
-from streamlab.aws.resources.common import arns_for, ignoring, missing_tags, tag_dict, tag_list, unless_missing
+from streamlab.aws.resources.common import arns_for, ignoring, missing_tags, ours, tag_dict, tag_list, unless_missing
 from streamlab.errors import ConfigError
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -68,14 +68,15 @@ class SnsTopic(ResourceKind):
             found.tags.update(missing)
 
     def list_ours(self) -> list[Found]:
-        out = []
-        for page in self.client.get_paginator("list_topics").paginate():
-            for t in page.get("Topics", []):
-                arn = t["TopicArn"]
-                tags = self._tags(arn)
-                if tags.get(TAG_CREATED_BY) == CREATED_BY:
-                    out.append(Found(self.kind, arn.rsplit(":", 1)[-1], arn, "ACTIVE", tags=tags))
-        return out
+        arns = [t["TopicArn"] for page in self.client.get_paginator("list_topics").paginate() for t in page.get("Topics", [])]
+
+        def check(arn: str) -> Optional[Found]:
+            tags = self._tags(arn)
+            if tags.get(TAG_CREATED_BY) != CREATED_BY:
+                return None
+            return Found(self.kind, arn.rsplit(":", 1)[-1], arn, "ACTIVE", tags=tags)
+
+        return ours(check, arns)
 
     def delete(self, name: str) -> None:
         with ignoring("NotFound", "NotFoundException"):
