@@ -142,18 +142,20 @@ def test_refused_connection_is_one_line(run_cli):
 
 
 def test_binance_server_shutdown_reconnects_at_once(wsfeed, run_cli):
-    feed = wsfeed(
+    script = (
         [("send", binance_trade(0)), ("send", json.dumps({"event": {"e": "serverShutdown", "E": 1764000000100}}))],
         [("send", binance_trade(1))],
     )
-    t0 = time.monotonic()
+    feed = wsfeed(*script)
     r = run_cli("produce", "binance", "--url", feed.url, "--count", "2", "--quiet")
     assert r.code == 0, r.err
     assert [x["trade_id"] for x in lines(r.out)] == [1000, 1001]
     assert len(feed.conns) == 2
-    assert feed.conns[1].opened_at - feed.conns[0].opened_at < 0.2  # no backoff for a planned reconnect
-    assert time.monotonic() - t0 < 5
     assert r.err == ""  # --quiet: a reconnect the run recovers from by itself is not an error
+    # no backoff for a planned reconnect: with a 15-30 s first backoff, the second trade would not
+    # arrive within _run's 10 s (a clock-free check, unlike timing the gap)
+    src = BinanceSource(load_settings(), url=wsfeed(*script).url, backoff_base=30)
+    assert [x.trade_id for x in _run(src, 2)] == [1000, 1001] and src.backoffs == []
 
 
 def test_watchdog_reconnects_a_silent_connection(wsfeed, run_cli):
@@ -163,7 +165,7 @@ def test_watchdog_reconnects_a_silent_connection(wsfeed, run_cli):
     assert len(lines(r.out)) == 1
     assert "nothing received for 0.4s" in r.err
     gap = feed.conns[1].opened_at - feed.conns[0].opened_at
-    assert 0.4 <= gap < 0.4 + 0.3 + 0.5 + 0.5  # idle timeout + poll + first backoff (<= 0.5 s) + slack
+    assert 0.4 <= gap < 5  # the idle timeout, then a reconnect after a first backoff (<= 0.5 s), not 60 s later
 
 
 def _run(source, n: int, timeout: float = 10.0) -> list:
@@ -220,8 +222,9 @@ def test_pongs_echo_payloads_and_stay_under_five_per_second(wsfeed):
     pongs = feed.conns[0].pongs
     assert [p for _, p in pongs] == payloads
     times = [t for t, _ in pongs]
-    # any 6 consecutive client messages span more than one second (5 per second at most)
-    assert all(times[i + 5] - times[i] > 1.0 for i in range(len(times) - 5)), times
+    # any 6 consecutive client messages span about a second or more (5 per second at most); the
+    # times are taken where the server reads the pongs, so each may be late by scheduling jitter
+    assert all(times[i + 5] - times[i] > 0.9 for i in range(len(times) - 5)), times
 
 
 def test_planned_rotation_reconnects_before_the_cut(wsfeed):
@@ -230,7 +233,7 @@ def test_planned_rotation_reconnects_before_the_cut(wsfeed):
     got = _run(src, 2)
     assert [r.trade_id for r in got] == [1000, 1001]
     assert src.backoffs == []  # planned: no backoff
-    assert 0.3 <= feed.conns[1].opened_at - feed.conns[0].opened_at < 1.0
+    assert 0.3 <= feed.conns[1].opened_at - feed.conns[0].opened_at < 3  # after rotate_after, not at the cut
 
 
 def test_stop_returns_promptly_while_connected(wsfeed):
@@ -241,5 +244,5 @@ def test_stop_returns_promptly_while_connected(wsfeed):
     feed.wait_conns(1)
     t0 = time.monotonic()
     src.stop()
-    t.join(2)
-    assert not t.is_alive() and time.monotonic() - t0 < 0.5
+    t.join(5)
+    assert not t.is_alive() and time.monotonic() - t0 < 3  # not the 60 s idle timeout

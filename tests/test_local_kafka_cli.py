@@ -7,6 +7,7 @@ import sys
 
 from streamlab.aws.emulator import free_port
 from streamlab.aws.localstate import port_open
+from tests.fixtures.kafka import consume_all
 
 
 def _run(env, *args, timeout=60):
@@ -29,12 +30,7 @@ def test_local_up_kafka_detached_then_produce_then_down(tmp_path):
         # no --bootstrap: the sink uses the broker `local up --kafka` started
         p = _run(env, "produce", "reviews", "--sink", "kafka", "--topic", "reviews", "--create-topic", "--count", "25", "--quiet")
         assert p.returncode == 0, p.stderr
-        from kafka import KafkaConsumer
-
-        consumer = KafkaConsumer("reviews", bootstrap_servers=f"127.0.0.1:{kafka_port}", auto_offset_reset="earliest",
-                                 consumer_timeout_ms=3000)
-        assert len(list(consumer)) == 25
-        consumer.close()
+        assert len(consume_all(f"127.0.0.1:{kafka_port}", "reviews", expected=25)) == 25
     finally:
         down = _run(env, "local", "down")
     assert down.returncode == 0, down.stderr

@@ -86,7 +86,7 @@ def test_a_quiet_live_source_does_not_hold_records_back(tmp_path):
     assert result.reason == "duration"
     assert [d for _, d in sink.sent_at] == [b"t0", b"t1", b"t2"]
     # delivered after the sink's linger (0.05 s), long before the run ended
-    assert sink.sent_at[-1][0] - started < 0.6
+    assert sink.sent_at[-1][0] - started < 1.2
 
 
 def test_count_is_exact_and_reason_is_count(tmp_path):
@@ -103,7 +103,7 @@ def test_rate_paces_the_source(tmp_path):
     sink = RecordingSink(settings)
     batcher = Batcher(sink, DeadLetter(tmp_path / "dl.jsonl"), Stats())
     result = run(SyntheticSource(settings), batcher, Limits(duration=1.0, rate=50))
-    assert 40 <= result.stats.sent <= 60
+    assert 25 <= result.stats.sent <= 75  # 50, give or take scheduling at the start and the end
 
 
 def test_source_error_is_reported_after_a_flush(tmp_path):
@@ -134,7 +134,10 @@ def test_handoff_keeps_order_and_blocks_at_its_bound():
 
     t = threading.Thread(target=produce, daemon=True)
     t.start()
-    time.sleep(0.2)
+    deadline = time.monotonic() + 10
+    while len(h) < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)
     assert not done.is_set() and len(h) == 5  # the producer waits for room
     got: list[int] = []
     while len(got) < 12:
@@ -149,7 +152,7 @@ def test_handoff_take_waits_for_the_first_item_and_times_out():
     assert h.take(0.1) == [] and time.monotonic() - t0 >= 0.09
     threading.Timer(0.05, h.put, args=("x",)).start()
     t0 = time.monotonic()
-    assert h.take(5.0) == ["x"] and time.monotonic() - t0 < 1.0
+    assert h.take(5.0) == ["x"] and time.monotonic() - t0 < 3  # woken by the put, not the 5 s timeout
 
 
 def test_quiet_flag_leaves_only_errors(run_cli, tmp_path):
@@ -166,6 +169,6 @@ def test_duration_stops_the_run(run_cli, tmp_path):
     t0 = time.monotonic()
     r = run_cli("produce", "synthetic", "--duration", "0.5", "--rate", "100", "--sink", "file", "--path", str(out))
     assert r.code == 0
-    assert 0.4 < time.monotonic() - t0 < 3
+    assert 0.4 < time.monotonic() - t0 < 10
     assert "done (duration)" in r.err
-    assert 30 <= len(out.read_text().splitlines()) <= 70
+    assert 15 <= len(out.read_text().splitlines()) <= 85  # 100/s for 0.5 s, give or take scheduling

@@ -30,11 +30,19 @@ def start(*args: str, env_extra: dict | None = None) -> subprocess.Popen:
 
 
 def stop_after(proc: subprocess.Popen, seconds: float, sig=signal.SIGTERM) -> tuple[int, str]:
+    """Send `sig` `seconds` after `proc` said it is producing. Counted from that line, not from the
+    start: imports and connecting take a varying time on a loaded machine, and a signal before the
+    run has begun would test nothing."""
+    said = ""
+    while not said.splitlines()[-1:] or not said.splitlines()[-1].startswith("producing"):
+        line = proc.stderr.readline()
+        assert line, said + proc.communicate()[1]  # ended before producing anything
+        said += line
     time.sleep(seconds)
     assert proc.poll() is None, proc.communicate()
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=30)
-    return proc.returncode, err
+    return proc.returncode, said + err
 
 
 def test_sigterm_flushes_everything_into_kinesis(emulator, fresh_stream, kinesis, tmp_path):

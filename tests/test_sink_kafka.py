@@ -21,6 +21,7 @@ from streamlab import local_kafka
 from streamlab.kafka_config import CONNECT_TIMEOUT_S
 from streamlab.records import Trade
 from tests.fixtures.kafka import consume_all, create_topic, list_topics
+from tests.test_pipeline_signals import stop_after
 
 SUMMARY = re.compile(r"done \((?P<reason>[^)]+)\): (?P<produced>[\d,]+) produced, (?P<sent>[\d,]+) sent .* (?P<failed>[\d,]+) failed")
 
@@ -107,15 +108,30 @@ def test_local_broker_from_state_is_used_when_no_bootstrap_given(run_cli, monkey
     assert len(consume_all(kafka_broker.bootstrap, kafka_topic, expected=20)) == 20
 
 
+def kill_when_written(broker, topic: str, wait_s: float = 60.0) -> None:
+    """Kill `broker` as soon as `topic` holds a record (or after `wait_s`)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap)
+    tp, deadline = TopicPartition(topic, 0), time.monotonic() + wait_s
+    try:
+        while time.monotonic() < deadline and not consumer.end_offsets([tp])[tp]:
+            time.sleep(0.05)
+    finally:
+        consumer.close()
+        broker.kill()
+
+
 def test_broker_stopping_mid_run_dead_letters_what_was_not_acknowledged(run_cli, tmp_path):
     broker = local_kafka.start()
     try:
         topic = create_topic(broker.bootstrap, "doomed")
         dl = tmp_path / "dl.jsonl"
-        threading.Timer(1.5, broker.kill).start()
+        # killed once records are in (not after a fixed time: start-up takes its time under load)
+        threading.Thread(target=kill_when_written, args=(broker, topic), daemon=True).start()
         started = time.monotonic()
         r = run_cli("produce", "synthetic", "--sink", "kafka", "--topic", topic, "--bootstrap", broker.bootstrap,
-                    "--rate", "400", "--duration", "4", "--delivery-timeout", "2", "--dead-letter", str(dl))
+                    "--rate", "400", "--duration", "5", "--delivery-timeout", "2", "--dead-letter", str(dl))
         elapsed = time.monotonic() - started
     finally:
         broker.stop()
@@ -139,12 +155,11 @@ def test_sigterm_flushes_everything_produced(kafka_broker, kafka_topic, tmp_path
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )
     try:
-        time.sleep(3.0)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
+        code, err = stop_after(proc, 1.5)  # 1.5 s after it said "producing"
     finally:
         if proc.poll() is None:
             proc.kill()
+    assert code == 0, err
     s = summary(err)
     assert s["reason"] == "interrupted"
     assert s["produced"] > 1000 and s["sent"] == s["produced"] and s["failed"] == 0

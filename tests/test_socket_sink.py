@@ -30,6 +30,7 @@ class Client:
 
     def __init__(self, port: int):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.sock.settimeout(None)  # reads wait for the server: a quiet spell is not an end
         self.lines: list[str] = []
         self.eof = threading.Event()
         threading.Thread(target=self._read, daemon=True).start()
@@ -48,7 +49,7 @@ class Client:
             pass
         self.eof.set()
 
-    def wait_lines(self, n: int, timeout: float = 5.0) -> list[str]:
+    def wait_lines(self, n: int, timeout: float = 30.0) -> list[str]:
         deadline = time.monotonic() + timeout
         while len(self.lines) < n and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -65,7 +66,7 @@ class Client:
         self.sock.close()
 
 
-def wait_clients(sink: SocketSink, n: int, timeout: float = 5.0) -> None:
+def wait_clients(sink: SocketSink, n: int, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while len(sink._clients) < n:
         assert time.monotonic() < deadline, "client was not accepted"
