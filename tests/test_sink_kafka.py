@@ -6,16 +6,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
 import time
 import uuid
 from collections import Counter
-from pathlib import Path
 
-import pytest
 
 from streamlab import local_kafka
 from streamlab.kafka_config import CONNECT_TIMEOUT_S

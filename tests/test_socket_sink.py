@@ -10,7 +10,6 @@ import time
 
 import pytest
 
-from streamlab.records import TextLine
 from streamlab.settings import load_settings
 from streamlab.sinks.base import Entry
 from streamlab.sinks.socket import SocketSink
