@@ -15,7 +15,6 @@ from pathlib import Path
 import boto3
 import pytest
 
-from streamlab.aws import session as aws_session
 from streamlab.aws.emulator import free_port
 from streamlab.aws.localstate import pid_alive, port_open
 from tests.fixtures.aws import unique
@@ -137,7 +136,6 @@ def test_running_emulator_is_not_used_without_local(local_env, run_cli, monkeypa
     monkeypatch.setenv("STREAMLAB_HOME", str(home))
     monkeypatch.delenv("STREAMLAB_ENDPOINT_URL", raising=False)
     monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.url)  # stands in for real AWS
-    monkeypatch.setattr(aws_session, "_noted_emulator", False)  # the note is once per process
     local_k = boto3.client("kinesis", endpoint_url=local_url, region_name="us-east-1")
     remote_k = boto3.client("kinesis", endpoint_url=emulator.url, region_name="us-east-1")
 

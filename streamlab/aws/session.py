@@ -6,6 +6,10 @@ talk to real AWS: lab traffic never goes somewhere the user did not ask for.
 Region: flag > AWS_REGION > AWS_DEFAULT_REGION > the profile's region > us-east-1.
 Against a loopback endpoint with no credentials configured, dummy credentials are used (the
 emulator accepts any).
+
+One `AWS` handle is built where a command starts and passed down to sinks, readers, writers and the
+plan. Spark executors cannot receive it (a session holds locks): they get `worker_options()`, plain
+strings, and rebuild a handle with `AWS.from_worker_options`. Credentials are read here and nowhere else.
 """
 
 from __future__ import annotations
@@ -20,16 +24,14 @@ from streamlab.aws.localstate import running_emulator_url
 from streamlab.errors import ConfigError, ConnectionFailed, StreamlabError
 from streamlab.settings import DEFAULT_REGION, Settings
 
-_noted_emulator = False
-
-
 def is_loopback(url: Optional[str]) -> bool:
     host = urlparse(url).hostname if url else None
     return host in ("127.0.0.1", "localhost", "::1")
 
 
-def resolve_endpoint(settings: Settings) -> Optional[str]:
-    global _noted_emulator
+def resolve_endpoint(settings: Settings, *, note: bool = True) -> Optional[str]:
+    """The endpoint to talk to (None = real AWS). With `note`, says once (per handle, so once per
+    command) that an emulator runs but is not used."""
     if settings.endpoint_url:
         return settings.endpoint_url
     running = running_emulator_url(settings)
@@ -40,8 +42,7 @@ def resolve_endpoint(settings: Settings) -> Optional[str]:
                 "start it with `streamlab local up --detach`, or pass --endpoint-url",
             )
         return running
-    if running and not _noted_emulator:
-        _noted_emulator = True
+    if running and note:
         console.info(
             f"note: a local emulator is running at {running}, but this command talks to real AWS; "
             "pass --local (or STREAMLAB_LOCAL=1) to use the emulator"
@@ -52,9 +53,9 @@ def resolve_endpoint(settings: Settings) -> Optional[str]:
 class AWS:
     """A boto3 session plus cached clients for one command. Pass it in; never build clients per record."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, *, note: bool = True):
         self.settings = settings
-        self.endpoint_url = resolve_endpoint(settings)
+        self.endpoint_url = resolve_endpoint(settings, note=note)
         self._clients: dict[tuple[str, bool], Any] = {}
         self._lock = threading.Lock()  # clients are thread-safe, a boto3 session making them is not
 
@@ -114,6 +115,50 @@ class AWS:
 
     def credentials_available(self) -> bool:
         return self.session.get_credentials() is not None
+
+    def frozen_credentials(self):
+        """botocore's frozen credentials (access_key, secret_key, token), or None."""
+        creds = self.session.get_credentials()
+        return creds.get_frozen_credentials() if creds is not None else None
+
+    def worker_options(self) -> dict[str, str]:
+        """Endpoint, region, profile and explicitly configured credentials as plain strings, for code
+        running on Spark executors (a reader's options). The names contain "accesskey"/"secret"/
+        "token", so Spark redacts them in plans and logs. Read back by `from_worker_options`."""
+        s = self.settings
+        opts = {"region": self.region}
+        if self.endpoint_url:
+            opts["endpointUrl"] = self.endpoint_url
+        if s.profile:
+            opts["profile"] = s.profile
+        if s.aws_access_key_id and s.aws_secret_access_key:
+            opts["awsAccessKeyId"] = s.aws_access_key_id.get_secret_value()
+            opts["awsSecretAccessKey"] = s.aws_secret_access_key.get_secret_value()
+            if s.aws_session_token:
+                opts["awsSessionToken"] = s.aws_session_token.get_secret_value()
+        return opts
+
+    @classmethod
+    def from_worker_options(cls, options) -> "AWS":
+        """A handle from `worker_options()` (keys compared case-insensitively: Spark lower-cases them)."""
+        from pydantic import SecretStr
+
+        opts = {str(k).lower(): v for k, v in dict(options).items()}
+
+        def secret(name: str) -> Optional[SecretStr]:
+            value = opts.get(name.lower())
+            return SecretStr(value) if value else None
+
+        settings = Settings.model_construct(
+            endpoint_url=opts.get("endpointurl") or None,
+            region=opts.get("region") or None,
+            profile=opts.get("profile") or None,
+            aws_access_key_id=secret("awsAccessKeyId"),
+            aws_secret_access_key=secret("awsSecretAccessKey"),
+            aws_session_token=secret("awsSessionToken"),
+            local=False,
+        )
+        return cls(settings, note=False)
 
 
 def explain_aws_error(exc: BaseException) -> StreamlabError:

@@ -117,25 +117,10 @@ _worker_clients: dict[tuple, Any] = {}
 
 
 def make_client(options) -> Any:
-    """A Kinesis client from the (lower-cased) reader options, built by `AWS`, the one place clients are made."""
-    from pydantic import SecretStr
-
+    """A Kinesis client from the reader options (`AWS.worker_options`), built by `AWS`, the one place clients are made."""
     from streamlab.aws.session import AWS
-    from streamlab.settings import Settings
 
-    def secret(name: str) -> Optional[SecretStr]:
-        value = options.get(name.lower())
-        return SecretStr(value) if value else None
-
-    settings = Settings.model_construct(
-        endpoint_url=options.get("endpointurl") or None,
-        region=options.get("region") or None,
-        profile=options.get("profile") or None,
-        aws_access_key_id=secret("awsAccessKeyId"),
-        aws_secret_access_key=secret("awsSecretAccessKey"),
-        aws_session_token=secret("awsSessionToken"),
-    )
-    client = AWS(settings).client("kinesis")
+    client = AWS.from_worker_options(options).client("kinesis")
     client.meta.events.register("before-parse.kinesis.GetRecords", take_raw_records)
     return client
 

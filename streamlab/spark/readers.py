@@ -68,19 +68,7 @@ def _aws_options(settings: Settings) -> dict[str, str]:
     """Endpoint, region and explicitly configured credentials, for readers running on executors."""
     from streamlab.aws.session import AWS
 
-    aws = AWS(settings)
-    opts = {"region": aws.region}
-    if aws.endpoint_url:
-        opts["endpointUrl"] = aws.endpoint_url
-    if settings.profile:
-        opts["profile"] = settings.profile
-    if settings.aws_access_key_id and settings.aws_secret_access_key:
-        # Option names contain "accesskey"/"secret"/"token": Spark redacts them in plans and logs.
-        opts["awsAccessKeyId"] = settings.aws_access_key_id.get_secret_value()
-        opts["awsSecretAccessKey"] = settings.aws_secret_access_key.get_secret_value()
-        if settings.aws_session_token:
-            opts["awsSessionToken"] = settings.aws_session_token.get_secret_value()
-    return opts
+    return AWS(settings).worker_options()
 
 
 def kinesis(spark, settings: Settings, req: ReadRequest) -> Reader:

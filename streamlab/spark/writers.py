@@ -184,9 +184,8 @@ def s3_filesystem(settings):
         u = urlparse(aws.endpoint_url)
         kw["endpoint_override"] = u.netloc or u.path
         kw["scheme"] = u.scheme or "https"
-    creds = aws.session.get_credentials()
-    if creds is not None:
-        frozen = creds.get_frozen_credentials()
+    frozen = aws.frozen_credentials()
+    if frozen is not None:
         kw["access_key"], kw["secret_key"] = frozen.access_key, frozen.secret_key
         if frozen.token:
             kw["session_token"] = frozen.token
