@@ -54,10 +54,14 @@ def _wait_port(port: int, timeout: float, proc: Optional[subprocess.Popen] = Non
 
 
 class Emulator:
-    def __init__(self, port: int = 0, *, in_process: bool = False, quiet: bool = True):
+    def __init__(self, port: int = 0, *, in_process: bool = False, quiet: bool = True,
+                 scheduler_time_scale: Optional[float] = None):
         self.port = port or free_port()
         self.in_process = in_process
         self.quiet = quiet
+        #: run the local Lambda scheduler (streamlab.local.scheduler) at this time scale; None = off
+        self.scheduler_time_scale = scheduler_time_scale
+        self._scheduler = None
         self.proc: Optional[subprocess.Popen] = None
         self._server = None
 
@@ -69,16 +73,22 @@ class Emulator:
         _require_moto()
         os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         if self.in_process:
-            from moto.server import ThreadedMotoServer
+            from streamlab.local.local_api import StreamlabMotoServer
 
-            self._server = ThreadedMotoServer(ip_address=HOST, port=self.port, verbose=False)
+            self._server = StreamlabMotoServer(ip_address=HOST, port=self.port, verbose=False)
             self._server.start()
+            if self.scheduler_time_scale:
+                from streamlab.local.scheduler import Scheduler
+
+                self._scheduler = Scheduler(self.url, time_scale=self.scheduler_time_scale).start()
         else:
             env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true")
             out = subprocess.DEVNULL if self.quiet else None
             cmd = [sys.executable, "-m", "streamlab.aws.emulator", "--port", str(self.port)]
             if not detach:  # a test run or demo killed hard must not leave an emulator behind
                 cmd += ["--parent", str(os.getpid())]
+            if self.scheduler_time_scale:
+                cmd += ["--time-scale", f"{self.scheduler_time_scale:g}"]
             self.proc = subprocess.Popen(
                 cmd,
                 stdout=out,
@@ -91,6 +101,9 @@ class Emulator:
         return self
 
     def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.stop()
+            self._scheduler = None
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -110,14 +123,21 @@ class Emulator:
         self.stop()
 
 
-def serve(port: int, parent: Optional[int] = None) -> None:
-    """Serve in the foreground until SIGTERM or Ctrl-C (or, with `parent`, until that process is gone)."""
+def serve(port: int, parent: Optional[int] = None, time_scale: Optional[float] = None) -> None:
+    """Serve in the foreground until SIGTERM or Ctrl-C (or, with `parent`, until that process is gone).
+    With `time_scale`, the local Lambda scheduler runs in this process too (it reads the deployed
+    code from the emulator's memory)."""
     _require_moto()
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-    from moto.server import ThreadedMotoServer
+    from streamlab.local.local_api import StreamlabMotoServer
 
-    server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
+    server = StreamlabMotoServer(ip_address=HOST, port=port, verbose=False)
     server.start()
+    scheduler = None
+    if time_scale:
+        from streamlab.local.scheduler import Scheduler
+
+        scheduler = Scheduler(f"http://{HOST}:{port}", time_scale=time_scale, say=lambda line: print(line, flush=True)).start()
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     try:
@@ -127,6 +147,8 @@ def serve(port: int, parent: Optional[int] = None) -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        if scheduler is not None:
+            scheduler.stop()
         server.stop()
 
 
@@ -134,5 +156,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="streamlab's local AWS emulator (moto server on 127.0.0.1)")
     parser.add_argument("--port", type=int, default=4566)
     parser.add_argument("--parent", type=int, default=None, help="exit when this parent process is gone")
+    parser.add_argument("--time-scale", type=float, default=None, help="run the local Lambda scheduler, time sped up this much")
     args = parser.parse_args()
-    serve(args.port, args.parent)
+    serve(args.port, args.parent, args.time_scale)

@@ -85,7 +85,7 @@ def _refuse_if_busy(settings, port: int) -> None:
             ) from None
 
 
-def _state(port: int, pid: int, mode: str, log: Optional[Path] = None) -> dict:
+def _state(port: int, pid: int, mode: str, log: Optional[Path] = None, time_scale: Optional[float] = None) -> dict:
     st = {
         "pid": pid,
         "port": port,
@@ -95,10 +95,11 @@ def _state(port: int, pid: int, mode: str, log: Optional[Path] = None) -> dict:
     }
     if log is not None:
         st["log"] = str(log)
+    st["scheduler"] = f"x{time_scale:g}" if time_scale else "off"
     return st
 
 
-def start_detached(settings, port: int = DEFAULT_PORT, timeout: float = 20.0) -> dict:
+def start_detached(settings, port: int = DEFAULT_PORT, timeout: float = 20.0, time_scale: Optional[float] = 1.0) -> dict:
     """Start the emulator as a detached process and record it; returns the state."""
     from streamlab.aws.emulator import _require_moto, _wait_port
 
@@ -109,7 +110,8 @@ def start_detached(settings, port: int = DEFAULT_PORT, timeout: float = 20.0) ->
     env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true")
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlab.aws.emulator", "--port", str(port)],
+            [sys.executable, "-m", "streamlab.aws.emulator", "--port", str(port),
+             *(["--time-scale", f"{time_scale:g}"] if time_scale else [])],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -123,21 +125,22 @@ def start_detached(settings, port: int = DEFAULT_PORT, timeout: float = 20.0) ->
         if proc.poll() is None:
             proc.kill()
         raise
-    state = _state(port, proc.pid, "detached", log_path)
+    state = _state(port, proc.pid, "detached", log_path, time_scale)
     localstate.write_section(settings, SECTION, state)
     return state
 
 
-def serve_foreground(settings, port: int = DEFAULT_PORT, on_ready: Optional[Callable[[dict], None]] = None) -> None:
+def serve_foreground(settings, port: int = DEFAULT_PORT, on_ready: Optional[Callable[[dict], None]] = None,
+                     time_scale: Optional[float] = 1.0) -> None:
     """Serve in this process until Ctrl-C or SIGTERM; the state file is removed on the way out."""
     from streamlab.aws.emulator import Emulator
 
     _refuse_if_busy(settings, port)
-    emu = Emulator(port, in_process=True).start()
+    emu = Emulator(port, in_process=True, scheduler_time_scale=time_scale).start()
     done = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
     try:
-        state = _state(port, os.getpid(), "foreground")
+        state = _state(port, os.getpid(), "foreground", time_scale=time_scale)
         localstate.write_section(settings, SECTION, state)
         if on_ready is not None:
             on_ready(state)

@@ -13,12 +13,21 @@ from streamlab import console
 @click.option("--duration", type=click.FloatRange(min=1), default=30.0, show_default=True, help="Seconds of synthetic ticker to produce.")
 @click.option("--rate", type=click.FloatRange(min=1), default=50.0, show_default=True, help="Records per second.")
 @click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=Path("streamlab-output"), show_default=True, help="Where the Parquet output goes (a previous demo's output is replaced).")
-def command(duration: float, rate: float, output: Path) -> None:
-    """Run the whole pipeline offline on a local AWS emulator; needs no account and no network.
+@click.option("--lab", type=click.Choice(["kinesis-spark", "ticker-pipeline"]), default="kinesis-spark", show_default=True,
+              help="kinesis-spark: ticker -> Kinesis -> Spark. ticker-pipeline: the serverless lab (schedule -> Lambda -> DynamoDB/Firehose/S3, failure -> SNS).")
+@click.option("--runs", type=click.IntRange(min=1, max=50), default=5, show_default=True, help="Scheduled generator runs to wait for (--lab ticker-pipeline).")
+def command(duration: float, rate: float, output: Path, lab: str, runs: int) -> None:
+    """Run a lab's whole pipeline offline on a local AWS emulator; needs no account and no network.
 
-    Starts the emulator, creates a Kinesis stream, produces the synthetic ticker, runs the Spark job
-    (live window table on screen, Parquet on disk), then tears everything down.
+    Default: starts the emulator, creates a Kinesis stream, produces the synthetic ticker, runs the
+    Spark job (live window table on screen, Parquet on disk), then tears everything down.
+    --lab ticker-pipeline rehearses the serverless lab instead (no Spark needed).
     """
+    if lab == "ticker-pipeline":
+        from streamlab.demo_ticker import run_ticker_demo, summary
+
+        console.info("[bold green]" + summary(run_ticker_demo(runs=runs)) + "[/]")
+        return
     from streamlab.demo import run_demo
 
     r = run_demo(duration=duration, rate=rate, output=output)

@@ -27,9 +27,17 @@ def _how_to_use(url: str) -> None:
 @click.option("--detach", "-d", is_flag=True, help="Run in the background and return; stop it with `streamlab local down`.")
 @click.option("--kafka", is_flag=True, help="Also start a local Kafka broker (tansu, memory storage, 127.0.0.1).")
 @click.option("--kafka-port", type=click.IntRange(1, 65535), default=9092, show_default=True, help="Port of the local Kafka broker.")
-def up(port: int, detach: bool, kafka: bool, kafka_port: int) -> None:
+@click.option("--time-scale", type=click.FloatRange(min=0.001, max=3600), default=1.0, show_default=True,
+              help="Speed of the Lambda scheduler's clock: 60 runs a 1-minute EventBridge schedule every second.")
+@click.option("--no-scheduler", is_flag=True, help="Do not run streamlab's scheduled Lambda functions.")
+def up(port: int, detach: bool, kafka: bool, kafka_port: int, time_scale: float, no_scheduler: bool) -> None:
     """Start the emulator (and with --kafka a Kafka broker): in the foreground until Ctrl-C, or in the
-    background with --detach."""
+    background with --detach.
+
+    While it runs, a scheduler invokes the Lambda functions streamlab deployed on the emulator on
+    their EventBridge schedules (rate/cron), with retries and on-failure destinations, as AWS
+    would; `local messages` shows what they published to SNS, `local logs NAME` their output."""
+    scale = None if no_scheduler else time_scale
     from streamlab.aws import localctl
     from streamlab.settings import load_settings  # not at import: `--help` stays fast
 
@@ -38,7 +46,7 @@ def up(port: int, detach: bool, kafka: bool, kafka_port: int) -> None:
         if kafka and localctl.current(settings)["running"]:
             console.info(f"the local AWS emulator is already running at {localctl.current(settings)['url']}; starting Kafka only")
         else:
-            state = localctl.start_detached(settings, port)
+            state = localctl.start_detached(settings, port, time_scale=scale)
             _how_to_use(state["url"])
             console.info(f"pid {state['pid']}, log {state['log']}; stop it with: streamlab local down")
             click.echo(state["url"])  # stdout: URL=$(streamlab local up --detach)
@@ -54,7 +62,7 @@ def up(port: int, detach: bool, kafka: bool, kafka_port: int) -> None:
         console.info("Ctrl-C stops " + ("both" if broker else "it"))
 
     try:
-        localctl.serve_foreground(settings, port, on_ready=ready)
+        localctl.serve_foreground(settings, port, on_ready=ready, time_scale=scale)
     finally:
         if broker is not None:
             from streamlab import local_kafka
@@ -123,3 +131,49 @@ def status(output: str) -> None:
         click.echo("not running" + (" (stale state cleared on next `local up`)" if now["stale"] else ""))
     if broker is not None:
         click.echo(f"kafka: running at {broker.bootstrap} (pid {broker.pid})")
+
+
+def _emulator_url(settings) -> str:
+    """--endpoint-url / STREAMLAB_ENDPOINT_URL, else the emulator of `streamlab local up`."""
+    from streamlab.aws.localstate import running_emulator_url
+    from streamlab.errors import ConfigError
+
+    url = settings.endpoint_url or running_emulator_url(settings)
+    if not url:
+        raise ConfigError("no local emulator is running", "start it with `streamlab local up --detach`, or pass --endpoint-url")
+    return url
+
+
+@command.command("messages")
+@click.option("--topic", default=None, metavar="NAME|ARN", help="Only this SNS topic's messages.")
+@click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format (on stdout).")
+@click.option("--endpoint-url", default=None, help="The emulator's URL. [env: STREAMLAB_ENDPOINT_URL; default: the one `local up` started]")
+def messages(topic, output: str, endpoint_url) -> None:
+    """Print what was published to the emulator's SNS topics (email cannot be delivered locally)."""
+    from streamlab.local import messages as local_messages
+    from streamlab.settings import load_settings
+
+    found = local_messages.fetch(_emulator_url(load_settings(endpoint_url=endpoint_url)), topic)
+    if output == "json":
+        click.echo(json.dumps(found, indent=2))
+        return
+    if not found:
+        console.info("no SNS message published yet" + (f" to {topic}" if topic else ""))
+    for m in found:
+        click.echo(f"--- {m['topic'].rsplit(':', 1)[-1]}: {m.get('subject') or '(no subject)'}")
+        click.echo(m["message"])
+
+
+@command.command("logs")
+@click.argument("function")
+@click.option("--endpoint-url", default=None, help="The emulator's URL. [env: STREAMLAB_ENDPOINT_URL; default: the one `local up` started]")
+def logs(function: str, endpoint_url) -> None:
+    """Print a Lambda function's log (/aws/lambda/FUNCTION) as the local scheduler wrote it."""
+    from streamlab.aws.session import AWS
+    from streamlab.local import messages as local_messages
+    from streamlab.settings import load_settings
+
+    settings = load_settings(endpoint_url=endpoint_url)
+    aws = AWS(load_settings(endpoint_url=_emulator_url(settings)), note=False)
+    for _, line in local_messages.log_lines(aws.client("logs"), function):
+        click.echo(line)
