@@ -68,13 +68,14 @@ def main() -> None:
         m = re.search(r"in ([\d.]+)s \(", " ".join(proc.stderr.split()))
         t_pipe = float(m.group(1)) if m else float("nan")
 
-        from streamlab.commands.produce import produce
         from streamlab.pipeline import Limits
+        from streamlab.produce import ProduceRequest, produce
         from streamlab.settings import load_settings
 
         started = time.perf_counter()
-        result = produce(load_settings(endpoint_url=emu.url), "synthetic", "firehose", Limits(count=args.count),
-                         source_opts={"seed": 1}, sink_opts={"delivery_stream": "bench-streamlab"}, quiet=True)
+        result = produce(ProduceRequest(settings=load_settings(endpoint_url=emu.url), source="synthetic", sink="firehose",
+                                        source_options={"seed": 1}, sink_options={"delivery_stream": "bench-streamlab"},
+                                        limits=Limits(count=args.count), quiet=True))
         t_in = time.perf_counter() - started
         assert result.stats.sent == args.count, result.stats
 

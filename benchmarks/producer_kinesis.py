@@ -51,13 +51,13 @@ def raw_batched(url: str, stream: str, records, send_seconds: list) -> None:
 
 
 def streamlab_produce(url: str, stream: str, count: int, send_seconds: list) -> None:
-    from streamlab.commands.produce import produce
     from streamlab.pipeline import Limits
+    from streamlab.produce import ProduceRequest, produce
     from streamlab.settings import load_settings
 
     settings = load_settings(endpoint_url=url)
-    result = produce(settings, "synthetic", "kinesis", Limits(count=count), source_opts={"seed": 1},
-                     sink_opts={"stream": stream}, quiet=True)
+    result = produce(ProduceRequest(settings=settings, source="synthetic", sink="kinesis", source_options={"seed": 1},
+                                    sink_options={"stream": stream}, limits=Limits(count=count), quiet=True))
     assert result.stats.sent == count and result.stats.failed == 0, result.stats
     send_seconds.append(result.elapsed)
 

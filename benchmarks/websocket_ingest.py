@@ -93,14 +93,15 @@ def raw_rate(url: str, frames: int, fast: bool) -> float:
 
 
 def streamlab_rate(url: str, frames: int, sink: str, tmp: str) -> float:
-    from streamlab.commands.produce import produce
     from streamlab.pipeline import Limits
+    from streamlab.produce import ProduceRequest, produce
     from streamlab.settings import load_settings
 
     settings = load_settings(home=tmp)
     sink_opts = {"path": os.path.join(tmp, "out.jsonl")} if sink == "file" else {}
     t0 = time.perf_counter()
-    result = produce(settings, "binance", sink, Limits(count=frames), source_opts={"url": url}, sink_opts=sink_opts, quiet=True)
+    result = produce(ProduceRequest(settings=settings, source="binance", sink=sink, source_options={"url": url},
+                                    sink_options=sink_opts, limits=Limits(count=frames), quiet=True))
     elapsed = time.perf_counter() - t0
     if result.stats.sent != frames:
         raise SystemExit(f"streamlab delivered {result.stats.sent} of {frames} records")

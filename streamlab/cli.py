@@ -15,7 +15,7 @@ from typing import Optional
 import click
 
 from streamlab import __version__
-from streamlab.errors import StreamlabError
+from streamlab.errors import Declined, StreamlabError
 
 # name -> (module, one-line help). The help is here so `streamlab --help` imports no command module.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -89,6 +89,11 @@ def main(argv: Optional[list[str]] = None) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except Declined as exc:  # an answer, not a failure: said plainly, never with a stack
+        from streamlab import console
+
+        console.info(exc.message)
+        sys.exit(exc.exit_code)
     except Exception as exc:
         if traceback:
             raise

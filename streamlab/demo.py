@@ -53,9 +53,9 @@ def _prepare_output(output: Path) -> None:
 
 
 class _Producer(threading.Thread):
-    def __init__(self, settings, duration: float, rate: float):
+    def __init__(self, aws, duration: float, rate: float):
         super().__init__(name="demo-producer", daemon=True)
-        self.settings, self.duration, self.rate = settings, duration, rate
+        self.aws, self.duration, self.rate = aws, duration, rate
         self.result = None
         self.error: Optional[BaseException] = None
 
@@ -66,14 +66,15 @@ class _Producer(threading.Thread):
         return self.error is not None or self.result is None or stats.input_rows >= self.result.stats.sent
 
     def run(self) -> None:
-        from streamlab.commands.produce import produce
         from streamlab.pipeline import Limits
+        from streamlab.produce import ProduceRequest, produce
 
+        request = ProduceRequest(
+            settings=self.aws.settings, source="synthetic", sink="kinesis", sink_options={"stream": STREAM},
+            limits=Limits(duration=self.duration, rate=self.rate), quiet=True,
+        )
         try:
-            self.result = produce(
-                self.settings, "synthetic", "kinesis", Limits(duration=self.duration, rate=self.rate),
-                sink_opts={"stream": STREAM}, quiet=True,
-            )
+            self.result = produce(request, self.aws)
         except BaseException as exc:  # reported by the main thread
             self.error = exc
 
@@ -82,6 +83,7 @@ def run_demo(duration: float = 30.0, rate: float = 50.0, output: Path = Path("st
     from streamlab.aws.emulator import Emulator
     from streamlab.aws.provision import provision
     from streamlab.aws.resources import Spec
+    from streamlab.aws.session import AWS
     from streamlab.aws.teardown import teardown
     from streamlab.settings import load_settings
     from streamlab.spark.job import run_consume
@@ -100,15 +102,16 @@ def run_demo(duration: float = 30.0, rate: float = 50.0, output: Path = Path("st
         console.info(f"[bold]1/5[/] starting the local AWS emulator on {emulator.url} ...")
         emulator.start()
         settings = load_settings(endpoint_url=emulator.url, home=home, lab=LAB)
+        aws = AWS(settings)  # the demo's one handle: provision, producer and teardown share it
 
         console.info(f"[bold]2/5[/] creating Kinesis stream {STREAM} (2 shards) on the emulator ...")
-        provision(settings, [Spec("kinesis", STREAM, {"shards": 2, "on_demand": False})], yes=True)
+        provision(aws, [Spec("kinesis", STREAM, {"shards": 2, "on_demand": False})], yes=True)
 
         console.info("[bold]3/5[/] starting Spark (local mode) ...")
         spark = get_session("streamlab demo")
 
         console.info(f"[bold]4/5[/] producing the synthetic ticker at {rate:g} records/s for {duration:g}s; Spark reads every 2s")
-        producer = _Producer(settings, duration, rate)
+        producer = _Producer(aws, duration, rate)
         producer.start()
         common = dict(
             source="kinesis", stream=STREAM, dataset="ticker", sink=["console", "parquet"], path=str(output),
@@ -125,7 +128,7 @@ def run_demo(duration: float = 30.0, rate: float = 50.0, output: Path = Path("st
         rest = run_consume(settings, trigger="available-now", quiet=True, **common)
 
         console.info("[bold]5/5[/] tearing down what the demo created ...")
-        report = teardown(settings, lab=LAB, yes=True)
+        report = teardown(aws, lab=LAB, yes=True)
         leftover = len(report.left)
         produced = producer.result.stats.sent if producer.result else 0
         return DemoResult(

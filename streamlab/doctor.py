@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:  # annotations only: pydantic-settings costs ~0.15 s to import
-    from streamlab.settings import Settings
+    from streamlab.aws.session import AWS
 
 
 MIN_JAVA = 17
@@ -86,17 +86,17 @@ def check_module(module: str, dist: str, extra: str, required: bool = True) -> C
     return Check(dist, "ok", version, None, required)
 
 
-def check_aws(settings: Settings) -> list[Check]:
+def check_aws(aws: AWS) -> list[Check]:
+    """Endpoint, region, credentials and the emulator, through the command's AWS handle."""
     from streamlab.aws.localstate import running_emulator_url
-    from streamlab.aws.session import AWS
 
+    settings = aws.settings
     out: list[Check] = []
     try:
-        aws = AWS(settings)
-    except Exception as exc:  # --local without an emulator, for instance
+        endpoint = aws.endpoint_url  # resolved here: --local without an emulator raises
+    except Exception as exc:
         msg = getattr(exc, "one_line", lambda: str(exc))()
         return [Check("aws endpoint", "warn", msg, None, required=False)]
-    endpoint = aws.endpoint_url
     out.append(Check("aws endpoint", "info", endpoint or "real AWS (no endpoint override)", None, False))
     region_src = "flag/env" if settings.region else "default"
     out.append(Check("aws region", "ok", f"{aws.region} ({region_src})", None, False))
@@ -118,7 +118,7 @@ def check_aws(settings: Settings) -> list[Check]:
     return out
 
 
-def run_checks(settings: Settings) -> list[Check]:
+def run_checks(aws: AWS) -> list[Check]:
     checks = [
         check_python(),
         check_java(),
@@ -126,5 +126,29 @@ def run_checks(settings: Settings) -> list[Check]:
         check_module("pyarrow", "pyarrow", "spark"),
         check_module("moto", "moto", "local"),
     ]
-    checks.extend(check_aws(settings))
+    checks.extend(check_aws(aws))
     return checks
+
+
+def failed(checks: list[Check]) -> bool:
+    """True when a required check is missing: `streamlab doctor` then exits 1."""
+    return any(c.status == "missing" and c.required for c in checks)
+
+
+def show(checks: list[Check], output: str = "table") -> None:
+    """The checks on stdout: a table for people, JSON for scripts."""
+    if output == "json":
+        import json
+
+        print(json.dumps([c.__dict__ for c in checks], indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="streamlab doctor")
+    for col in ("check", "status", "detail", "fix"):
+        table.add_column(col)
+    style = {"ok": "green", "missing": "red", "warn": "yellow", "info": "cyan"}
+    for c in checks:
+        table.add_row(c.name, f"[{style[c.status]}]{c.status}[/]", c.detail, c.fix or "")
+    Console().print(table)

@@ -47,3 +47,10 @@ class ConnectionFailed(StreamlabError):
     """A service could not be reached or refused us (endpoint down, broker unreachable, 401/451)."""
 
     exit_code = 5
+
+
+class Declined(StreamlabError):
+    """The user answered no when asked to apply a plan: nothing was changed. `cli.main` prints the
+    message as a plain line (it is an answer, not an error) and exits 1."""
+
+    exit_code = 1

@@ -144,6 +144,7 @@ def test_running_emulator_is_not_used_without_local(local_env, run_cli, monkeypa
     assert r.code == 0, r.err
     said = " ".join(r.err.split())  # rich folds long lines when stderr is not a terminal
     assert f"note: a local emulator is running at {local_url}, but this command talks to real AWS" in said
+    assert said.count("note: a local emulator is running") == 1  # one AWS handle per command, one note
     assert remote_name in remote_k.list_streams()["StreamNames"]
     assert remote_name not in local_k.list_streams()["StreamNames"]
 

@@ -8,6 +8,7 @@ from itertools import islice
 
 import pytest
 
+from streamlab.aws.session import AWS
 from streamlab.records import TextLine, Trade
 from streamlab.settings import load_settings
 from streamlab.sinks import Batcher, DeadLetter, Stats
@@ -82,7 +83,7 @@ def test_entries_failing_every_time_go_to_the_dead_letter_file(aws_env, delivery
     name, _ = delivery_stream
     monkeypatch.setenv("STREAMLAB_ENDPOINT_URL", faulty_proxy.url)
     faulty_proxy.always = FailEntries(match=b"poison", code="InternalFailure")
-    sink = FirehoseSink(load_settings(), delivery_stream=name)
+    sink = FirehoseSink(load_settings(), aws=AWS(load_settings()), delivery_stream=name)
     sink.open()
     b = Batcher(sink, DeadLetter(tmp_path / "dl.jsonl"), Stats(), sleep=lambda s: None)
     for i in range(10):
@@ -96,7 +97,7 @@ def test_entries_failing_every_time_go_to_the_dead_letter_file(aws_env, delivery
 def test_record_limit_is_1000_kib_including_the_newline(aws_env, s3, delivery_stream, faulty_proxy, tmp_path, monkeypatch):
     name, bucket = delivery_stream
     monkeypatch.setenv("STREAMLAB_ENDPOINT_URL", faulty_proxy.url)
-    sink = FirehoseSink(load_settings(), delivery_stream=name)
+    sink = FirehoseSink(load_settings(), aws=AWS(load_settings()), delivery_stream=name)
     sink.open()
     b = Batcher(sink, DeadLetter(tmp_path / "dl.jsonl"), Stats())
     fits = "a" * (MAX_RECORD_BYTES - 1)  # + newline = exactly 1,000 KiB

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from streamlab.aws.session import AWS
 from streamlab.errors import ConfigError, ResourceNotFound
 from streamlab.records import TextLine
 from streamlab.settings import load_settings
@@ -19,7 +20,8 @@ from tests.fixtures.faulty_proxy import FailCall, FailEntries
 
 
 def make_batcher(url, stream, tmp_path, *, attempts=6, delays=None, seed=1):
-    sink = KinesisSink(load_settings(endpoint_url=url), stream=stream)
+    settings = load_settings(endpoint_url=url)
+    sink = KinesisSink(settings, aws=AWS(settings), stream=stream)
     sink.open()
     sleeps = delays if delays is not None else []
     batcher = Batcher(

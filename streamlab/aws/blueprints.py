@@ -21,6 +21,7 @@ from streamlab.aws.resources.iam import PATH as IAM_PATH
 from streamlab.aws.resources.iam import IamAttachment, policy_document
 from streamlab.aws.resources.events import EventTarget
 from streamlab.aws.resources.sns import SnsSubscription
+from streamlab.errors import ConfigError
 from streamlab.sources.synthetic import DEFAULT_SYMBOLS
 
 # Kinds drawn as an edge instead of a box.
@@ -133,6 +134,22 @@ def kinesis_access_document(stream: str, arns: Arns) -> str:
             "Resource": arns.kinesis(stream),
         }
     ])
+
+
+def check_iam_options(least_privilege: bool, stream: Optional[str]) -> None:
+    """--least-privilege and --stream go together: before anything is planned."""
+    if least_privilege and not stream:
+        raise ConfigError("--least-privilege needs --stream", "pass --stream NAME: the policy allows access to that stream only")
+    if stream and not least_privilege:
+        raise ConfigError("--stream only applies with --least-privilege", "add --least-privilege, or drop --stream")
+
+
+def public_read_warning(bucket: str) -> str:
+    return (
+        f"--public-read: ANY authenticated AWS account (anyone with an AWS account, not only yours) will be able "
+        f"to list and read every object in s3://{bucket}; nobody else can write, anonymous access stays blocked. "
+        "An account-wide S3 Block Public Access setting, if on, makes AWS refuse this policy."
+    )
 
 
 def iam(role: str, policy: str, least_privilege: bool, stream: Optional[str], namer: Namer, arns: Arns) -> Blueprint:

@@ -4,19 +4,21 @@
 account) and one instance of each resource kind. `Plan` is a list of rows
 (action, kind, name, details, est. $/hour). `confirm` prints the plan and decides whether to go on:
 `--dry-run` stops after printing, `--yes` skips the question, and without a terminal to ask on we
-refuse rather than guess.
+refuse rather than guess. The question itself is the caller's `ask(question) -> bool` (the command
+passes a terminal prompt); a "no" raises `Declined`, which the CLI turns into "cancelled: nothing
+was changed" and exit code 1. Nothing here prompts or exits by itself.
 """
 
 from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from streamlab import console
 from streamlab.aws.ledger import Entry, Ledger, Scope
 from streamlab.aws.resources import KINDS, Found, ResourceKind, Spec
-from streamlab.errors import ConfigError
+from streamlab.errors import ConfigError, Declined
 
 # Actions that change something; the others are informational.
 CHANGING = {"create", "update", "adopt", "resume", "delete", "forget", "skip"}
@@ -30,10 +32,14 @@ class Target:
     kinds: dict[str, ResourceKind]
 
     @classmethod
-    def open(cls, settings, **kind_options: Any) -> "Target":
+    def open(cls, aws, **kind_options: Any) -> "Target":
+        """Everything a plan needs, on the command's AWS handle (a Settings builds a handle of its
+        own: for tests and scripts that have no command around them)."""
         from streamlab.aws.session import AWS
 
-        aws = AWS(settings)
+        if not isinstance(aws, AWS):
+            aws = AWS(aws)
+        settings = aws.settings
         account = aws.client("sts").get_caller_identity().get("Account")
         scope = Scope(endpoint=aws.endpoint_url, region=aws.region, account=account)
         kinds = {name: kind_cls(aws, **kind_options) for name, kind_cls in KINDS.items()}
@@ -123,8 +129,14 @@ def wide_console(stderr: bool = False):
     return Console(stderr=stderr, highlight=False, width=max(probe.width, 160))
 
 
-def confirm(plan: Plan, kinds: dict[str, ResourceKind], *, yes: bool, dry_run: bool, question: str) -> bool:
-    """Print the plan; True when it should be applied now."""
+Ask = Callable[[str], bool]
+
+
+def confirm(plan: Plan, kinds: dict[str, ResourceKind], *, yes: bool, dry_run: bool, question: str,
+            ask: Optional[Ask] = None) -> bool:
+    """Print the plan; True when it should be applied now, False when there is nothing to apply (or
+    a dry run). Raises `Declined` when `ask(question)` says no, ConfigError when it would have to ask
+    but cannot (no `ask`, or stdin is not a terminal)."""
     render(plan, kinds)
     if dry_run:
         console.info("dry run: nothing was changed")
@@ -133,16 +145,13 @@ def confirm(plan: Plan, kinds: dict[str, ResourceKind], *, yes: bool, dry_run: b
         return False
     if yes:
         return True
-    if not _stdin_is_tty():
+    if ask is None or not _stdin_is_tty():
         raise ConfigError(
             "not applying the plan above without confirmation (no terminal to ask on)",
             "pass --yes to apply it, or --dry-run to only print it",
         )
-    import click
-
-    if not click.confirm(question, default=False, err=True):
-        console.info("cancelled: nothing was changed")
-        raise click.exceptions.Exit(1)
+    if not ask(question):
+        raise Declined("cancelled: nothing was changed")
     return True
 
 

@@ -25,7 +25,7 @@ from typing import Optional
 from streamlab import console
 from streamlab.aws.inventory import owned
 from streamlab.aws.ledger import Entry
-from streamlab.aws.plan import Plan, PlanRow, Target
+from streamlab.aws.plan import Ask, Plan, PlanRow, Target
 from streamlab.aws.resources import Found, Spec, streamlab_tags
 from streamlab.errors import ConfigError
 
@@ -172,40 +172,34 @@ def _record(target: Target, row: PlanRow, arn: Optional[str], params: dict, lab:
     return entry
 
 
-def provision(settings, specs: list[Spec], *, yes: bool = False, dry_run: bool = False, **kind_options) -> list[Applied]:
-    """Plan, show, confirm, apply: what `streamlab provision <kind>` runs."""
-    from streamlab.aws.plan import confirm
+def provision(aws, specs: list[Spec], *, yes: bool = False, dry_run: bool = False, ask: Optional[Ask] = None,
+              **kind_options) -> list[Applied]:
+    """Plan, show, confirm, apply `specs` on the command's AWS handle (what the demo runs)."""
+    from streamlab.aws.blueprints import Blueprint
 
-    target = Target.open(settings, **kind_options)
-    plan = plan_provision(target, specs, settings.lab)
-    if not confirm(plan, target.kinds, yes=yes, dry_run=dry_run, question="Create these resources?"):
-        if not dry_run and not plan.changes:
-            console.info("nothing to create: everything in the plan already exists")
-        return []
-    applied = apply_provision(target, plan, settings.lab)
-    total = sum(r.row.hourly or 0.0 for r in applied if r.row.action != "use")
-    from streamlab.aws.plan import fmt_cost
-
-    console.info(f"done. est. {fmt_cost(total)}/hour while it exists; see `streamlab status`, delete with `streamlab teardown`")
-    return applied
+    return provision_blueprint(aws, lambda arns: Blueprint("provision", list(specs)), yes=yes, dry_run=dry_run, ask=ask,
+                               **kind_options)
 
 
-def provision_blueprint(settings, build, *, yes: bool = False, dry_run: bool = False, diagram: bool = False,
-                        **kind_options) -> list[Applied]:
-    """`build(arns) -> Blueprint` (see `streamlab.aws.blueprints`). With `diagram`, print its Mermaid
-    flowchart on stdout and stop, without contacting AWS (a placeholder account fills the ARNs)."""
+def provision_blueprint(aws, build, *, yes: bool = False, dry_run: bool = False, diagram: bool = False,
+                        ask: Optional[Ask] = None, **kind_options) -> list[Applied]:
+    """What `streamlab provision <kind>` runs: plan `build(arns) -> Blueprint` (see
+    `streamlab.aws.blueprints`), show it, confirm (`ask`, see `plan.confirm`), apply. With `diagram`,
+    print its Mermaid flowchart on stdout and stop, without contacting AWS (a placeholder account
+    fills the ARNs). `aws` is the command's handle (a Settings makes one, see `Target.open`); the
+    lab comes from its settings."""
+    from streamlab.aws.plan import confirm, fmt_cost
     from streamlab.aws.resources.common import Arns
 
+    settings = getattr(aws, "settings", aws)
     if diagram:
         bp = build(Arns(region=settings.effective_region, account="123456789012"))
         print(bp.mermaid(), end="")
         return []
-    target = Target.open(settings, **kind_options)
+    target = Target.open(aws, **kind_options)
     bp = build(Arns(region=target.scope.region, account=target.scope.account or "123456789012"))
     plan = plan_provision(target, bp.specs, settings.lab)
-    from streamlab.aws.plan import confirm
-
-    if not confirm(plan, target.kinds, yes=yes, dry_run=dry_run, question="Create these resources?"):
+    if not confirm(plan, target.kinds, yes=yes, dry_run=dry_run, question="Create these resources?", ask=ask):
         if not dry_run and not plan.changes:
             for row in plan.rows:
                 if row.action == "use":
@@ -216,8 +210,6 @@ def provision_blueprint(settings, build, *, yes: bool = False, dry_run: bool = F
         return []
     applied = apply_provision(target, plan, settings.lab)
     total = sum(r.row.hourly or 0.0 for r in applied if r.row.action != "use")
-    from streamlab.aws.plan import fmt_cost
-
     console.info(f"done. est. {fmt_cost(total)}/hour while it exists; see `streamlab status`, delete with `streamlab teardown`")
     for note in bp.notes:
         console.info(note)

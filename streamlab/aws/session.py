@@ -55,9 +55,21 @@ class AWS:
 
     def __init__(self, settings: Settings, *, note: bool = True):
         self.settings = settings
-        self.endpoint_url = resolve_endpoint(settings, note=note)
+        self._note = note
+        self._endpoint: Optional[tuple[Optional[str]]] = None
         self._clients: dict[tuple[str, bool], Any] = {}
-        self._lock = threading.Lock()  # clients are thread-safe, a boto3 session making them is not
+        self._lock = threading.RLock()  # clients are thread-safe, a boto3 session making them is not
+
+    @property
+    def endpoint_url(self) -> Optional[str]:
+        """Resolved on first use, once per handle: a command can build its handle at the start for
+        free, and one that never talks to AWS (produce to stdout) neither checks for the emulator
+        nor prints the note; `--local` without an emulator raises here."""
+        if self._endpoint is None:
+            with self._lock:
+                if self._endpoint is None:
+                    self._endpoint = (resolve_endpoint(self.settings, note=self._note),)
+        return self._endpoint[0]
 
     @cached_property
     def session(self):

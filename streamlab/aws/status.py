@@ -124,11 +124,11 @@ def render(st: Status, kinds) -> None:
         )
 
 
-def status(settings, *, lab: Optional[str] = None, output: str = "table") -> Status:
-    """What `streamlab status` runs: table (stdout) or JSON (stdout)."""
+def status(aws, *, lab: Optional[str] = None, output: str = "table") -> Status:
+    """What `streamlab status` runs on the command's AWS handle: table (stdout) or JSON (stdout)."""
     import json
 
-    target = Target.open(settings)
+    target = Target.open(aws)
     st = collect_status(target, lab)
     if output == "json":
         print(json.dumps(st.to_dict(), indent=2, default=str))

@@ -20,7 +20,7 @@ from typing import Optional
 
 from streamlab import console
 from streamlab.aws import inventory
-from streamlab.aws.plan import Plan, PlanRow, Target
+from streamlab.aws.plan import Ask, Plan, PlanRow, Target
 from streamlab.errors import StreamlabError
 
 
@@ -145,16 +145,16 @@ def _why(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def teardown(settings, *, lab: Optional[str] = None, yes: bool = False, dry_run: bool = False,
-             keep_bucket: bool = False, emr: bool = False, **kind_options) -> Report:
-    """Plan, show, confirm, delete, re-check: what `streamlab teardown` runs. Raises when anything
-    streamlab should have deleted is still there."""
+def teardown(aws, *, lab: Optional[str] = None, yes: bool = False, dry_run: bool = False,
+             keep_bucket: bool = False, emr: bool = False, ask: Optional[Ask] = None, **kind_options) -> Report:
+    """Plan, show, confirm (`ask`, see `plan.confirm`), delete, re-check: what `streamlab teardown`
+    runs, on the command's AWS handle. Raises when anything streamlab should have deleted is still there."""
     from streamlab.aws.plan import confirm
 
-    target = Target.open(settings, **kind_options)
+    target = Target.open(aws, **kind_options)
     plan = plan_teardown(target, lab, keep_bucket=keep_bucket, emr=emr)
     note = inventory.other_scopes_note(target)
-    go = confirm(plan, target.kinds, yes=yes, dry_run=dry_run, question="Delete these resources?")
+    go = confirm(plan, target.kinds, yes=yes, dry_run=dry_run, question="Delete these resources?", ask=ask)
     if note:
         console.info(note)
     if not go:

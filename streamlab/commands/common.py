@@ -31,6 +31,19 @@ def aws_options(func: Callable) -> Callable:
     return wrapper
 
 
+def aws_handle(settings: Settings):
+    """The command's one AWS handle, built where it starts and passed down to everything that talks
+    to AWS. Free to build: nothing is resolved (nor the emulator note printed) until first used."""
+    from streamlab.aws.session import AWS
+
+    return AWS(settings)
+
+
+def ask_yes_no(question: str) -> bool:
+    """The `ask` a command hands to a plan (`streamlab.aws.plan.confirm`): y/N on stderr."""
+    return click.confirm(question, default=False, err=True)
+
+
 def lab_option(func: Callable) -> Callable:
     return click.option("--lab", default=None, help="Lab name tagged on every resource. [env: STREAMLAB_LAB; default: default]")(func)
 

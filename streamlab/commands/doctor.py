@@ -1,14 +1,12 @@
-"""`streamlab doctor`: what is present, what is missing, and the fix for each missing piece."""
+"""`streamlab doctor`: what is present, what is missing, and the fix for each missing piece. Logic: streamlab.doctor."""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 import click
 
-from streamlab.commands.common import aws_options
-from streamlab.doctor import run_checks
+from streamlab.commands.common import aws_handle, aws_options
 
 if TYPE_CHECKING:  # annotations only: pydantic-settings costs ~0.15 s to import
     from streamlab.settings import Settings
@@ -19,19 +17,9 @@ if TYPE_CHECKING:  # annotations only: pydantic-settings costs ~0.15 s to import
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True, help="Table for people, JSON for scripts.")
 def command(settings: Settings, output: str) -> None:
     """Check Python, Java, pyspark/pyarrow, AWS credentials/region/endpoint and the local emulator."""
-    checks = run_checks(settings)
-    if output == "json":
-        click.echo(json.dumps([c.__dict__ for c in checks], indent=2))
-    else:
-        from rich.console import Console
-        from rich.table import Table
+    from streamlab import doctor
 
-        table = Table(title="streamlab doctor")
-        for col in ("check", "status", "detail", "fix"):
-            table.add_column(col)
-        style = {"ok": "green", "missing": "red", "warn": "yellow", "info": "cyan"}
-        for c in checks:
-            table.add_row(c.name, f"[{style[c.status]}]{c.status}[/]", c.detail, c.fix or "")
-        Console().print(table)
-    if any(c.status == "missing" and c.required for c in checks):
+    checks = doctor.run_checks(aws_handle(settings))
+    doctor.show(checks, output)
+    if doctor.failed(checks):
         raise SystemExit(1)

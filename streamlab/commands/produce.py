@@ -4,6 +4,9 @@ Each subcommand carries its source's own options, every sink's options and the r
 `streamlab produce synthetic --help` documents everything that applies. A new source or sink
 appears here by being registered; nothing in this module changes.
 
+The run itself is `streamlab.produce.produce(ProduceRequest)`; this module only turns flags into
+the request.
+
 A sink option whose name or flag a source also uses (Binance's feed `--host` vs the socket sink's
 listen `--host`) appears on that source's command as `--sink-<name>` (`--sink-host`): the two
 never share a value, and every other command keeps the plain name.
@@ -12,17 +15,15 @@ never share a value, and every other command keeps the plain name.
 from __future__ import annotations
 
 import copy
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING
 
 import click
 
-from streamlab import console
-from streamlab.commands.common import aws_options
-from streamlab.errors import StreamlabError
-from streamlab.pipeline import Limits, RunResult, run
-from streamlab.sinks import SINKS, Batcher, DeadLetter, Stats
+from streamlab.commands.common import aws_handle, aws_options
+from streamlab.pipeline import Limits
+from streamlab.produce import ProduceRequest, produce
+from streamlab.sinks import SINKS
 from streamlab.sources import SOURCES
 
 if TYPE_CHECKING:  # annotations only: pydantic-settings costs ~0.15 s to import
@@ -47,57 +48,6 @@ RUN_OPTIONS = [
 ]
 
 
-def default_dead_letter(settings: Settings, sink: str) -> Path:
-    return settings.state_dir / "dead-letter" / f"{sink}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
-
-
-def produce(
-    settings: Settings,
-    source_name: str,
-    sink_name: str,
-    limits: Limits,
-    *,
-    source_opts: Optional[dict[str, Any]] = None,
-    sink_opts: Optional[dict[str, Any]] = None,
-    quiet: bool = False,
-    dead_letter: Optional[str] = None,
-) -> RunResult:
-    """Build source, sink and batcher, run the pipeline, print the summary. Used by `demo` too."""
-    source = SOURCES[source_name](settings, **(source_opts or {}))
-    sink = SINKS[sink_name](settings, **(sink_opts or {}))
-    sink.open()
-    dl = DeadLetter(Path(dead_letter) if dead_letter else default_dead_letter(settings, sink_name))
-    batcher = Batcher(sink, dl, Stats())
-    if not quiet:
-        console.info(f"producing {source.describe()} -> {sink.describe()} (Ctrl-C stops and flushes)")
-    started = time.monotonic()
-
-    def render() -> str:
-        return console.progress_text(batcher.stats, time.monotonic() - started, source.counters())
-
-    with console.quieted(quiet), console.live_line(render, enabled=not quiet):
-        result = run(source, batcher, limits)
-    if not quiet:
-        _summary(result, source_name, sink, dl)
-    elif dl.count:
-        console.warn(f"{dl.count:,} records could not be delivered; they are in {dl.path}")
-    if result.error is not None:
-        raise result.error
-    return result
-
-
-def _summary(result: RunResult, source_name: str, sink, dl: DeadLetter) -> None:
-    s = result.stats
-    line = (
-        f"done ({result.reason}): {s.produced:,} produced, {s.sent:,} sent to {sink.describe()} "
-        f"in {result.elapsed:.1f}s ({result.rate:,.0f}/s), {s.retried:,} retried, {s.failed:,} failed"
-    )
-    extra = ", ".join(f"{k} {v:,}" for k, v in result.source_counters.items())
-    console.info(line + (f"; {source_name}: {extra}" if extra else ""))
-    if dl.count:
-        console.warn(f"{dl.count:,} records could not be delivered; they are in {dl.path}")
-
-
 def _namespaced(p: click.Parameter) -> click.Parameter:
     """A copy of sink option `--x` as `--sink-x` (value `sink_x`), for a source that uses `--x`."""
     q = copy.copy(p)
@@ -119,16 +69,17 @@ def _make_command(source_cls) -> click.Command:
         sink_cls = SINKS[sink]
         keys = {p.name: f"sink_{p.name}" if p.name in clashing else p.name for p in sink_cls.options}
         sink_opts = {name: kw[key] for name, key in keys.items() if key in kw}
-        produce(
-            settings,
-            source_cls.name,
-            sink,
-            Limits(count=count, duration=duration, rate=rate),
-            source_opts=source_opts,
-            sink_opts=sink_opts,
+        request = ProduceRequest(
+            settings=settings,
+            source=source_cls.name,
+            sink=sink,
+            source_options=source_opts,
+            sink_options=sink_opts,
+            limits=Limits(count=count, duration=duration, rate=rate),
             quiet=quiet,
-            dead_letter=dead_letter,
+            dead_letter=Path(dead_letter) if dead_letter else None,
         )
+        produce(request, aws_handle(settings))
 
     cmd = click.Command(
         source_cls.name,
@@ -153,4 +104,4 @@ def command() -> None:
 for _cls in SOURCES.values():
     command.add_command(_make_command(_cls))
 
-__all__ = ["command", "produce", "StreamlabError"]
+__all__ = ["command"]

@@ -8,7 +8,7 @@ from typing import Any, Callable, Optional
 
 import click
 
-from streamlab.commands.common import aws_options, dry_run_option, lab_option, with_lab, yes_option
+from streamlab.commands.common import ask_yes_no, aws_handle, aws_options, dry_run_option, lab_option, with_lab, yes_option
 
 
 @click.group(name="provision")
@@ -52,7 +52,7 @@ def naming_options(func: Callable) -> Callable:
 def _run(settings, lab: Optional[str], build, yes: bool, dry_run: bool, diagram: bool) -> None:
     from streamlab.aws.provision import provision_blueprint
 
-    provision_blueprint(with_lab(settings, lab), build, yes=yes, dry_run=dry_run, diagram=diagram)
+    provision_blueprint(aws_handle(with_lab(settings, lab)), build, yes=yes, dry_run=dry_run, diagram=diagram, ask=ask_yes_no)
 
 
 @command.command("kinesis")
@@ -95,12 +95,8 @@ def iam(role: str, policy: str, least_privilege: bool, stream: Optional[str], na
     and an attachment that was already there is left alone.
     """
     from streamlab.aws import blueprints
-    from streamlab.errors import ConfigError
 
-    if least_privilege and not stream:
-        raise ConfigError("--least-privilege needs --stream", "pass --stream NAME: the policy allows access to that stream only")
-    if stream and not least_privilege:
-        raise ConfigError("--stream only applies with --least-privilege", "add --least-privilege, or drop --stream")
+    blueprints.check_iam_options(least_privilege, stream)
     lab_name = lab or settings.lab
     _run(settings, lab, lambda arns: blueprints.iam(role, policy, least_privilege, stream, namer(lab_name, arns), arns), yes, dry_run, diagram)
 
@@ -120,11 +116,7 @@ def bucket(name: str, public_read: bool, lab: Optional[str], diagram: bool, yes:
     from streamlab.aws import blueprints
 
     if public_read and not diagram:
-        console.warn(
-            f"--public-read: ANY authenticated AWS account (anyone with an AWS account, not only yours) will be able "
-            f"to list and read every object in s3://{name}; nobody else can write, anonymous access stays blocked. "
-            "An account-wide S3 Block Public Access setting, if on, makes AWS refuse this policy."
-        )
+        console.warn(blueprints.public_read_warning(name))
     _run(settings, lab, lambda arns: blueprints.bucket(name, public_read), yes, dry_run, diagram)
 
 

@@ -6,7 +6,7 @@ from typing import Optional
 
 import click
 
-from streamlab.commands.common import aws_options
+from streamlab.commands.common import aws_handle, aws_options
 
 
 @click.command(name="status")
@@ -17,4 +17,4 @@ def command(lab: Optional[str], output: str, settings) -> None:
     """List resources streamlab created (ledger + tags) that still exist, their state and est. $/hour."""
     from streamlab.aws.status import status
 
-    status(settings, lab=lab, output=output)
+    status(aws_handle(settings), lab=lab, output=output)

@@ -6,7 +6,7 @@ from typing import Optional
 
 import click
 
-from streamlab.commands.common import aws_options, dry_run_option, yes_option
+from streamlab.commands.common import ask_yes_no, aws_handle, aws_options, dry_run_option, yes_option
 
 
 @click.command(name="teardown")
@@ -30,4 +30,4 @@ def command(lab: Optional[str], all_labs: bool, keep_bucket: bool, emr: bool, ye
 
     if lab and all_labs:
         raise ConfigError("--lab and --all cannot be used together", "pick one: --lab NAME for one lab, --all for every lab")
-    teardown(settings, lab=lab, yes=yes, dry_run=dry_run, keep_bucket=keep_bucket, emr=emr)
+    teardown(aws_handle(settings), lab=lab, yes=yes, dry_run=dry_run, keep_bucket=keep_bucket, emr=emr, ask=ask_yes_no)

@@ -41,12 +41,13 @@ class FirehoseSink(Sink):
     max_batch_bytes = 4 * MiB
     max_record_bytes = MAX_RECORD_BYTES
     linger = 0.2
+    needs_aws = True  # built with the command's one AWS handle: `FirehoseSink(settings, aws=aws, ...)`
 
-    def __init__(self, settings, **options):
+    def __init__(self, settings, *, aws=None, **options):
         super().__init__(settings, **options)
         self.stream: Optional[str] = options.get("delivery_stream")
         self.client = None
-        self.aws = None
+        self.aws = aws
 
     @staticmethod
     def line(data: bytes) -> bytes:
@@ -59,11 +60,10 @@ class FirehoseSink(Sink):
         return ResourceNotFound(f"Firehose delivery stream {self.stream} not found{during} in {self.aws.where()}", provision_hint(self.stream))
 
     def open(self) -> None:
-        from streamlab.aws.session import AWS
-
         if not self.stream:
             raise ConfigError("--sink firehose needs --delivery-stream", "add --delivery-stream NAME")
-        self.aws = AWS(self.settings)
+        if self.aws is None:
+            raise TypeError("FirehoseSink needs the command's AWS handle: FirehoseSink(settings, aws=AWS(settings), ...)")
         client = self.aws.client("firehose")
         try:
             desc = client.describe_delivery_stream(DeliveryStreamName=self.stream)["DeliveryStreamDescription"]

@@ -45,13 +45,14 @@ class KinesisSink(Sink):
     max_batch_bytes = 5 * MiB
     max_record_bytes = 1 * MiB
     linger = 0.1
+    needs_aws = True  # built with the command's one AWS handle: `KinesisSink(settings, aws=aws, ...)`
 
-    def __init__(self, settings, *, rng: Optional[random.Random] = None, **options):
+    def __init__(self, settings, *, aws=None, rng: Optional[random.Random] = None, **options):
         super().__init__(settings, **options)
         self.stream: Optional[str] = options.get("stream")
         self._rng = rng or random.Random()
         self.client = None
-        self.aws = None
+        self.aws = aws
 
     # -- keys and sizes ---------------------------------------------------------------------
     @staticmethod
@@ -74,11 +75,11 @@ class KinesisSink(Sink):
     # -- contract ---------------------------------------------------------------------------
     def open(self) -> None:
         from streamlab.aws.kinesis import require_stream
-        from streamlab.aws.session import AWS
 
         if not self.stream:
             raise ConfigError("--sink kinesis needs --stream", "add --stream NAME (create it with `streamlab provision kinesis --stream NAME`)")
-        self.aws = AWS(self.settings)
+        if self.aws is None:
+            raise TypeError("KinesisSink needs the command's AWS handle: KinesisSink(settings, aws=AWS(settings), ...)")
         require_stream(self.aws, self.stream)
         self.client = self.aws.client("kinesis", validate=False)  # send() keeps AWS's limits itself
 
