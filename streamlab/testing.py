@@ -252,12 +252,21 @@ def parse_summary(stderr: str) -> dict:
     return {k: (v if k == "reason" else int(v.replace(",", ""))) for k, v in m.groupdict().items()}
 
 
-def assert_one_line(stderr: str, *expected: str) -> str:
-    """Assert `stderr` is exactly one line (no traceback, no usage block) holding every `expected`
-    text; returns that line."""
+def assert_one_line(stderr: str, *expected: str, after_progress: bool = False) -> str:
+    """Assert the error on `stderr` is one line holding every `expected` text; returns that line.
+
+    By default stderr must be exactly that one line (no traceback, no usage block, no Java noise).
+    With `after_progress=True` a run that had started may have printed its progress and summary
+    first: then the error must be the last line and the only `error:` line, with no traceback.
+    """
     lines = [line for line in stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, f"expected one line on stderr, got {len(lines)}: {stderr!r}"
-    line = lines[0]
+    if after_progress:
+        errors = [line for line in lines if line.startswith("error:")]
+        assert len(errors) == 1 and lines[-1] == errors[0], f"expected one error line, last: {stderr!r}"
+        assert "Traceback" not in stderr, stderr
+    else:
+        assert len(lines) == 1, f"expected one line on stderr, got {len(lines)}: {stderr!r}"
+    line = lines[-1]
     for text in expected:
         assert text in line, f"{text!r} not in {line!r}"
     return line
