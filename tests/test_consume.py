@@ -16,6 +16,7 @@ import pytest
 from streamlab.records import Trade
 from streamlab.settings import load_settings
 from streamlab.spark.job import run_consume
+from streamlab.testing import assert_one_line
 from tests.fixtures.aws import new_stream
 
 pytestmark = pytest.mark.spark
@@ -106,9 +107,7 @@ def test_console_shows_latest_windows(spark, aws_env, kinesis, fresh_stream, run
 def test_missing_stream_says_how_to_create_it(aws_env, run_cli):
     res = run_cli("consume", "--stream", "no-such-stream", "--sink", "console")
     assert res.code == 4
-    assert res.err.strip().count("\n") == 0
-    assert "stream no-such-stream not found" in res.err
-    assert "streamlab provision kinesis --stream no-such-stream" in res.err
+    assert_one_line(res.err, "stream no-such-stream not found", "streamlab provision kinesis --stream no-such-stream")
 
 
 @pytest.mark.spark35
@@ -142,8 +141,7 @@ def test_missing_java_is_one_line(tmp_path):
         env=env, capture_output=True, text=True, timeout=60,
     )
     assert res.returncode == 3, res.stderr
-    assert res.stderr.strip().count("\n") == 0
-    assert "Java is not installed" in res.stderr and "OpenJDK 17" in res.stderr
+    assert_one_line(res.stderr, "Java is not installed", "OpenJDK 17")
 
 
 @pytest.mark.spark35
@@ -153,7 +151,8 @@ def test_bad_java_home_is_one_line(tmp_path):
         [sys.executable, "-m", "streamlab", "consume", "--stream", "x", "--endpoint-url", "http://127.0.0.1:9"],
         env=env, capture_output=True, text=True, timeout=60,
     )
-    assert res.returncode == 3 and "JAVA_HOME" in res.stderr and res.stderr.strip().count("\n") == 0
+    assert res.returncode == 3
+    assert_one_line(res.stderr, "JAVA_HOME")
 
 
 @pytest.mark.spark35

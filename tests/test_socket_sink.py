@@ -13,6 +13,7 @@ import pytest
 from streamlab.settings import load_settings
 from streamlab.sinks.base import Entry
 from streamlab.sinks.socket import SocketSink
+from streamlab.testing import assert_one_line
 
 
 def flat(text: str) -> str:
@@ -145,7 +146,7 @@ def test_port_in_use_is_one_line(run_cli):
     finally:
         busy.close()
     assert r.code == 2
-    assert r.err.strip().startswith(f"error: cannot listen on 127.0.0.1:{port}")
+    assert assert_one_line(r.err).startswith(f"error: cannot listen on 127.0.0.1:{port}")
 
 
 def test_produce_waits_for_a_client_then_delivers_exactly(tmp_path):
@@ -181,38 +182,3 @@ def test_binance_feed_host_and_socket_listen_host_do_not_collide(wsfeed, run_cli
     assert r.code == 0, r.err
     assert f"waiting for a client on 127.0.0.1:{port}" in flat(r.err)
     assert "1 records reached no client (0 dropped, 1 still held at the end)" in flat(r.err)
-
-
-@pytest.mark.spark
-@pytest.mark.spark35
-def test_spark_socket_source_reads_the_socket_sink(spark, tmp_path):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    n = 40
-    p = subprocess.Popen(
-        [sys.executable, "-m", "streamlab", "produce", "tweets", "--count", str(n), "--seed", "9",
-         "--sink", "socket", "--port", str(port), "--hold-wait", "60"],
-        stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-    )
-    query = None
-    try:
-        assert "waiting for a client" in p.stderr.readline()  # the first line, before any client
-        lines = spark.readStream.format("socket").option("host", "127.0.0.1").option("port", port).load()
-        query = lines.writeStream.format("memory").queryName("socket_sink_lines").start()
-        deadline = time.monotonic() + 60
-        got = 0
-        while time.monotonic() < deadline:
-            query.processAllAvailable()
-            got = spark.sql("select count(*) from socket_sink_lines").first()[0]
-            if got >= n:
-                break
-            time.sleep(0.2)
-        assert got == n
-        texts = [r.value for r in spark.sql("select value from socket_sink_lines").collect()]
-        assert sum("#" in t for t in texts) > n / 3  # tweets with hashtags, one per line
-        assert p.wait(30) == 0
-    finally:
-        if query is not None:
-            query.stop()
-        p.kill()
