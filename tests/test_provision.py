@@ -13,7 +13,7 @@ from streamlab.aws.resources import Spec
 from streamlab.aws.resources.base import ResourceKind, WaitTimeout
 from streamlab.aws.resources.kinesis import KinesisStream
 from streamlab.settings import load_settings
-from streamlab.testing import assert_one_line
+from streamlab.testing import FixedClock, assert_one_line
 from tests.fixtures.aws import unique
 
 
@@ -152,19 +152,13 @@ def test_rerun_after_crash_resumes_and_tags(aws_env, run_cli, kinesis):
 
 
 def test_waits_are_bounded_with_injected_time():
-    now = [0.0]
-    slept: list[float] = []
-
-    def sleep(s):
-        slept.append(s)
-        now[0] += s
-
-    kind = ResourceKind(aws=None, sleep=sleep, clock=lambda: now[0], wait_seconds=5)
+    clock = FixedClock(0.0)
+    kind = ResourceKind(aws=None, sleep=clock.sleep, clock=clock, wait_seconds=5)
     kind.label = "thing"
     with pytest.raises(WaitTimeout) as exc:
         kind.wait_for(lambda: None, "thing x to become ACTIVE")
     assert "after 5s" in exc.value.message
-    assert sum(slept) == 5
+    assert sum(clock.slept) == 5 and clock() == 5
     assert kind.wait_for(lambda: "ok", "anything") == "ok"
 
 

@@ -18,7 +18,7 @@ from streamlab.aws.naming import Namer
 from streamlab.aws.resources.common import Arns
 from streamlab.aws.resources.iam import IamPolicy
 from streamlab.settings import load_settings
-from streamlab.testing import assert_one_line
+from streamlab.testing import FixedClock, assert_one_line
 from tests.fixtures.aws import unique
 
 
@@ -338,14 +338,14 @@ def test_new_role_not_yet_assumable_is_retried_with_bounded_wait():
     from streamlab.aws.resources.base import ResourceKind, WaitTimeout
     from streamlab.aws.resources.common import retry_role_propagation
 
-    now = [0.0]
-    kind = ResourceKind(aws=None, sleep=lambda s: now.__setitem__(0, now[0] + s), clock=lambda: now[0], wait_seconds=10)
+    clock = FixedClock(0.0)
+    kind = ResourceKind(aws=None, sleep=clock.sleep, clock=clock, wait_seconds=10)
     not_yet = ClientError({"Error": {"Code": "InvalidParameterValueException",
                                      "Message": "The role defined for the function cannot be assumed by Lambda."}}, "CreateFunction")
     calls = []
 
     def flaky():
-        calls.append(now[0])
+        calls.append(clock())
         if len(calls) < 3:
             raise not_yet
         return {"FunctionArn": "arn:x"}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import threading
@@ -17,17 +16,11 @@ from collections import Counter
 from streamlab import local_kafka
 from streamlab.kafka_config import CONNECT_TIMEOUT_S
 from streamlab.records import Trade
-from streamlab.testing import assert_one_line
+from streamlab.testing import assert_one_line, parse_summary
 from tests.fixtures.kafka import consume_all, create_topic, list_topics
 from tests.test_pipeline_signals import stop_after
 
-SUMMARY = re.compile(r"done \((?P<reason>[^)]+)\): (?P<produced>[\d,]+) produced, (?P<sent>[\d,]+) sent .* (?P<failed>[\d,]+) failed")
-
-
-def summary(err: str) -> dict:
-    m = SUMMARY.search(" ".join(err.split()))
-    assert m, f"no summary line in: {err!r}"
-    return {k: (v if k == "reason" else int(v.replace(",", ""))) for k, v in m.groupdict().items()}
+summary = parse_summary
 
 
 def test_produce_lands_every_record_once_keyed_by_symbol(run_cli, kafka_broker, kafka_topic, tmp_path):
