@@ -12,7 +12,7 @@ import pytest
 from streamlab.settings import load_settings
 from streamlab.sources.binance import BinanceSource
 from streamlab.sources.websocket_base import backoff_delay
-from streamlab.testing import EdgeRandom, assert_one_line, pull
+from streamlab.testing import EdgeRandom, assert_one_line, flat, pull
 
 KEY = "sk-test-4f9a2c7e1b"  # must never show up in anything a user sees
 
@@ -118,6 +118,17 @@ def test_binance_no_loss_across_a_mid_stream_disconnect(wsfeed, run_cli, home):
     assert got[0]["trade_time"] == 1763999999990 and got[5]["symbol"] == "ETHUSDT"
     assert "reconnects 1" in r.err
     assert "connection lost" in r.err and "reconnecting in" in r.err  # said, without --quiet
+
+
+def test_binance_host_builds_the_wss_url(wsfeed, run_cli, tls_cert, monkeypatch):
+    """The README's HTTP 451 workaround: `--host H[:PORT]` alone (no --url) connects to wss://H/stream."""
+    feed = wsfeed([("send", binance_trade(0))], tls=tls_cert)
+    monkeypatch.setenv("WEBSOCKET_CLIENT_CA_BUNDLE", tls_cert.cert)  # trust the feed's certificate
+    r = run_cli("produce", "binance", "--host", f"127.0.0.1:{feed.port}", "--symbols", "BTCUSDT,ethusdt", "--count", "1")
+    assert r.code == 0, r.err
+    assert [x["trade_id"] for x in lines(r.out)] == [1000]
+    assert feed.conns[0].path == "/stream?streams=btcusdt@trade/ethusdt@trade"
+    assert f"wss://127.0.0.1:{feed.port}/stream" in flat(r.err)  # the startup line says where it went
 
 
 def test_binance_451_suggests_the_other_hosts(wsfeed, run_cli):
