@@ -138,3 +138,25 @@ def test_a_second_ctrl_c_aborts_with_130(tmp_path):
     assert time.monotonic() - t0 < 10  # not the 60 s hold
     assert err.strip().splitlines()[-1] == "aborted" and "Traceback" not in err
     assert "5 records reached no client" in " ".join(err.split())
+
+
+def test_no_option_anywhere_accepts_a_secret():
+    """Secrets come from the environment or .env, never flags (README): no option of any command,
+    source or sink is named like one or fills a secret setting."""
+    from pydantic import SecretStr
+
+    from streamlab.settings import Settings
+
+    secret_fields = {name for name, f in Settings.model_fields.items() if SecretStr in getattr(f.annotation, "__args__", (f.annotation,))}
+    assert {"aws_secret_access_key", "finnhub_api_key", "kafka_password"} <= secret_fields
+    words = ("password", "secret", "token", "api-key", "api_key", "apikey", "credential", "passphrase")
+    offending = []
+    seen = 0
+    for path, cmd in _walk(cli, "streamlab"):
+        for p in cmd.params:
+            seen += 1
+            spelled = [*p.opts, *p.secondary_opts, p.name or "", *([p.envvar] if isinstance(p.envvar, str) else p.envvar or [])]
+            if any(w in s.lower() for s in spelled for w in words) or (p.name or "") in secret_fields or "--key" in p.opts:
+                offending.append(f"{path} {p.opts}")
+    assert seen > 100  # every command, source and sink option was looked at
+    assert offending == []

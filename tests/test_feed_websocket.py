@@ -234,3 +234,15 @@ def test_stop_returns_promptly_while_connected(wsfeed):
     src.stop()
     t.join(5)
     assert not t.is_alive() and time.monotonic() - t0 < 3  # not the 60 s idle timeout
+
+
+def test_dotenv_in_the_working_directory_is_read(wsfeed, run_cli, tmp_path, monkeypatch):
+    """The README's `.env` next to where you run streamlab: the key comes from it, no flag, no env."""
+    monkeypatch.delenv("STREAMLAB_ENV_FILE", raising=False)  # the tests point it at /dev/null
+    monkeypatch.delenv("FINNHUB_API_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(f"# from examples/sample.env\nFINNHUB_API_KEY={KEY}\n")
+    feed = wsfeed([("send", finnhub_trades(("AAPL", 189.25, 1764000000003, 100)))])
+    r = run_cli("produce", "finnhub", "--url", feed.url, "--symbols", "AAPL", "--count", "1", "--quiet")
+    assert r.code == 0, r.err
+    assert feed.conns[0].path == f"/?token={KEY}" and len(lines(r.out)) == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 import time
 
@@ -9,7 +11,7 @@ from streamlab.pipeline import Handoff, Limits, run
 from streamlab.settings import load_settings
 from streamlab.sinks.base import Batcher, DeadLetter, Entry, Failure, Stats
 from streamlab.sources.synthetic import SyntheticSource
-from streamlab.testing import RecordingSink, ScriptedSource, flat
+from streamlab.testing import RecordingSink, ScriptedSource, flat, read_dead_letters
 
 
 class SlowSink(RecordingSink):
@@ -131,3 +133,25 @@ def test_duration_stops_the_run(run_cli, tmp_path):
     assert 0.4 < time.monotonic() - t0 < 10
     assert "done (duration)" in r.err
     assert 35 <= len(out.read_text().splitlines()) <= 52  # 100/s for 0.5 s is 51, a late start costs a few
+
+
+def test_file_sink_appends(run_cli, tmp_path):
+    out = tmp_path / "o.jsonl"
+    assert run_cli("produce", "synthetic", "--count", "3", "--seed", "1", "--sink", "file", "--path", str(out), "--quiet").code == 0
+    first = out.read_text()
+    assert run_cli("produce", "synthetic", "--count", "2", "--seed", "2", "--sink", "file", "--path", str(out), "--quiet").code == 0
+    text = out.read_text()
+    assert text.startswith(first) and len(text.splitlines()) == 5  # JSON lines, appended, not replaced
+    assert all(json.loads(line)["source"] == "synthetic" for line in text.splitlines())
+
+
+def test_undelivered_records_go_to_the_default_dead_letter_path(run_cli, tmp_path, monkeypatch):
+    """Without --dead-letter: .streamlab/dead-letter/<sink>-<time>.jsonl, named in the warning."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("STREAMLAB_HOME", raising=False)
+    r = run_cli("produce", "synthetic", "--count", "3", "--sink", "file", "--path", "/dev/full")  # every write fails
+    [dl] = (tmp_path / ".streamlab" / "dead-letter").iterdir()
+    assert re.fullmatch(r"file-\d{8}-\d{6}\.jsonl", dl.name), dl.name
+    assert "3 records could not be delivered" in flat(r.err) and str(dl) in "".join(r.err.split())  # rich may wrap the path
+    dead = read_dead_letters(dl)
+    assert len(dead) == 3 and all(d["reason"] and json.loads(d["data"])["source"] == "synthetic" for d in dead)
