@@ -72,6 +72,16 @@ def _known(exc: BaseException) -> Optional[StreamlabError]:
     return None
 
 
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _usage_line(exc: click.UsageError) -> str:
+    """click's usage error as our one line: what is wrong, then where the right spelling is."""
+    path = exc.ctx.command_path if exc.ctx is not None else "streamlab"
+    return f"{_flat(exc.format_message()).rstrip('.')}; see `{path} --help`"
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     traceback = _wants_traceback(argv)
@@ -81,8 +91,11 @@ def main(argv: Optional[list[str]] = None) -> None:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
+    except click.UsageError as exc:  # unknown command or option, bad value: one line, not usage + hint
+        click.echo(f"error: {_usage_line(exc)}", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"error: {_flat(exc.format_message())}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)

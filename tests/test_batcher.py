@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 
 import pytest
@@ -10,38 +9,13 @@ import pytest
 from streamlab.errors import ResourceNotFound
 from streamlab.records import TextLine
 from streamlab.settings import load_settings
-from streamlab.sinks.base import Batcher, DeadLetter, Failure, RetryBatch, RetryPolicy, Sink, Stats
+from streamlab.sinks.base import Batcher, DeadLetter, Failure, RetryBatch, RetryPolicy, Stats
+from streamlab.testing import EdgeRandom, FixedClock, RecordingSink, read_dead_letters
 
 
-class Recorder(Sink):
-    """A real sink that keeps every call; `plan` says what each call answers (failures or an exception)."""
-
-    name = "recorder"
-    summary = "test"
-    max_batch_records = 4
-    max_batch_bytes = 10
-    max_record_bytes = 6
-    linger = 1.0
-
-    def __init__(self, plan=()):
-        super().__init__(load_settings())
-        self.calls: list[list[bytes]] = []
-        self.plan = list(plan)
-
-    def send(self, batch):
-        self.calls.append([e.data for e in batch])
-        step = self.plan.pop(0) if self.plan else []
-        if isinstance(step, BaseException):
-            raise step
-        return step(batch) if callable(step) else step
-
-
-class Clock:
-    def __init__(self):
-        self.t = 100.0
-
-    def __call__(self):
-        return self.t
+def recorder(plan=()):
+    """A recording sink with small limits: 4 records or 10 bytes a batch, 6 bytes a record, 1 s linger."""
+    return RecordingSink(load_settings(), plan=plan, max_batch_records=4, max_batch_bytes=10, max_record_bytes=6, linger=1.0)
 
 
 def make(sink, tmp_path, **kw):
@@ -52,8 +26,7 @@ def make(sink, tmp_path, **kw):
 
 
 def dead(tmp_path):
-    p = tmp_path / "dl.jsonl"
-    return [json.loads(x) for x in p.read_text().splitlines()] if p.exists() else []
+    return read_dead_letters(tmp_path / "dl.jsonl")
 
 
 def recs(*texts):
@@ -61,7 +34,7 @@ def recs(*texts):
 
 
 def test_record_and_byte_limits(tmp_path):
-    sink = Recorder()
+    sink = recorder()
     b, _ = make(sink, tmp_path)
     b.add_all(recs("a", "b", "c", "d", "e"))  # 4 records is a full batch
     b.add_all(recs("12345", "67890", "x"))  # 5 + 5 = 10 bytes fit, "x" would make 11
@@ -71,7 +44,7 @@ def test_record_and_byte_limits(tmp_path):
 
 
 def test_too_large_record_is_dead_lettered_not_sent(tmp_path):
-    sink = Recorder()
+    sink = recorder()
     b, _ = make(sink, tmp_path)
     b.add(TextLine("1234567"))
     b.add(TextLine("ok"))
@@ -83,22 +56,22 @@ def test_too_large_record_is_dead_lettered_not_sent(tmp_path):
 
 
 def test_linger_sends_a_partial_batch_when_due(tmp_path):
-    clock = Clock()
-    sink = Recorder()
+    clock = FixedClock(100.0)
+    sink = recorder()
     b, _ = make(sink, tmp_path, clock=clock)
     b.add(TextLine("a"))
     assert b.time_left() == 1.0
-    clock.t += 0.5
+    clock.advance(0.5)
     b.flush_if_due()
     assert sink.calls == [] and b.time_left() == 0.5
-    clock.t += 0.5
+    clock.advance(0.5)
     b.flush_if_due()
     assert sink.calls == [[b"a"]] and b.time_left() is None
 
 
 def test_only_failed_entries_are_resent_with_bounded_full_jitter(tmp_path):
     fail_1_and_3 = [Failure(1, "ProvisionedThroughputExceededException"), Failure(3, "InternalFailure")]
-    sink = Recorder(plan=[fail_1_and_3, [Failure(0, "InternalFailure")], []])
+    sink = recorder(plan=[fail_1_and_3, [Failure(0, "InternalFailure")], []])
     policy = RetryPolicy(attempts=6, base=0.1, cap=5.0)
     b, sleeps = make(sink, tmp_path, retry=policy)
     b.add_all(recs("a", "b", "c", "d"))
@@ -106,12 +79,18 @@ def test_only_failed_entries_are_resent_with_bounded_full_jitter(tmp_path):
     assert (b.stats.sent, b.stats.retried, b.stats.failed) == (4, 3, 0)
     assert len(sleeps) == 2
     assert 0 <= sleeps[0] <= 0.2 and 0 <= sleeps[1] <= 0.4
-    assert sleeps == [policy.delay(1, random.Random(0)), pytest.approx(sleeps[1])]
+    # the delays are the policy's full jitter for attempts 1 then 2, drawn in turn from the injected rng
+    rng = random.Random(0)
+    assert sleeps == [policy.delay(1, rng), policy.delay(2, rng)]
+    with_top = recorder(plan=[fail_1_and_3, [Failure(0, "InternalFailure")], []])
+    b2 = Batcher(with_top, DeadLetter(tmp_path / "dl2.jsonl"), Stats(), policy, sleep=(top := []).append, rng=EdgeRandom(1))
+    b2.add_all(recs("a", "b", "c", "d"))
+    assert top == [0.2, 0.4]  # the ceilings base * 2**attempt: the backoff grows
 
 
 def test_retry_budget_then_dead_letter_with_the_last_code(tmp_path):
     always_fail_0 = lambda batch: [Failure(0, "ProvisionedThroughputExceededException", "slow down")]
-    sink = Recorder(plan=[always_fail_0] * 10)
+    sink = recorder(plan=[always_fail_0] * 10)
     b, sleeps = make(sink, tmp_path, retry=RetryPolicy(attempts=3, base=1.0, cap=1.5))
     b.add_all(recs("a", "b"))
     b.close()
@@ -123,7 +102,7 @@ def test_retry_budget_then_dead_letter_with_the_last_code(tmp_path):
 
 
 def test_whole_call_retry(tmp_path):
-    sink = Recorder(plan=[RetryBatch("ThrottlingException"), []])
+    sink = recorder(plan=[RetryBatch("ThrottlingException"), []])
     b, sleeps = make(sink, tmp_path)
     b.add_all(recs("a", "b"))
     b.close()
@@ -133,7 +112,7 @@ def test_whole_call_retry(tmp_path):
 
 def test_fatal_error_dead_letters_the_batch_and_everything_after(tmp_path):
     gone = ResourceNotFound("stream s disappeared", "recreate it")
-    sink = Recorder(plan=[[], gone])
+    sink = recorder(plan=[[], gone])
     b, _ = make(sink, tmp_path)
     with pytest.raises(ResourceNotFound):
         b.add_all(recs("a", "b", "c", "d", "e", "f", "g", "h", "i", "j"))

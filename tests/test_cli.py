@@ -1,11 +1,16 @@
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import click
 import pytest
 
+from streamlab import __version__
 from streamlab.cli import COMMANDS, cli
+from streamlab.testing import assert_one_line
 
 
 def test_help_lists_every_command(run_cli):
@@ -16,8 +21,11 @@ def test_help_lists_every_command(run_cli):
 
 
 def test_version(run_cli):
+    from importlib.metadata import version
+
     r = run_cli("--version")
-    assert r.code == 0 and "streamlab" in r.out
+    assert r.code == 0 and r.out == f"streamlab, version {__version__}\n"
+    assert __version__ == version("streamlab")  # what pip installed says the same
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["produce", "synthetic", "--help"], ["consume", "--help"], ["doctor", "--help"]])
@@ -26,12 +34,13 @@ def test_help_imports_nothing_heavy(argv):
     code = (
         "import sys; from streamlab.cli import main\n"
         f"try: main({argv!r})\n"
-        "except SystemExit: pass\n"
+        "except SystemExit as exc: code = exc.code\n"
         "heavy = [m for m in ('boto3', 'botocore', 'pyspark', 'kafka', 'moto', 'pyarrow', 'pandas', 'pydantic') if m in sys.modules]\n"
-        "print(heavy, file=sys.stderr)"
+        "print(code, heavy, file=sys.stderr)"
     )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert p.stderr.strip().splitlines()[-1] == "[]", p.stderr
+    assert p.stderr.strip().splitlines()[-1] == "0 []", p.stderr  # the help was shown (exit 0), nothing heavy loaded
+    assert p.stdout.startswith("Usage: streamlab") and "--help" in p.stdout
 
 
 def _walk(cmd: click.Command, path: str):
@@ -54,10 +63,17 @@ def test_every_command_and_option_has_help_text():
     assert set(COMMANDS) <= {p.split()[1] for p, _ in _walk(cli, "streamlab") if len(p.split()) > 1}
 
 
-def test_unknown_command_is_one_line_and_nonzero(run_cli):
-    r = run_cli("nope")
-    assert r.code != 0
-    assert "Traceback" not in r.err
+@pytest.mark.parametrize("argv, what, fix", [
+    (["nope"], "No such command 'nope'", "see `streamlab --help`"),
+    (["produce", "nope"], "No such command 'nope'", "see `streamlab produce --help`"),
+    (["produce", "synthetic", "--nope"], "No such option '--nope'", "see `streamlab produce synthetic --help`"),
+    (["produce", "synthetic", "--count", "many"], "'many' is not a valid integer", "see `streamlab produce synthetic --help`"),
+])
+def test_unknown_command_is_one_line_and_nonzero(run_cli, argv, what, fix):
+    r = run_cli(*argv)
+    assert r.code == 2 and r.out == ""
+    line = assert_one_line(r.err, what, fix)
+    assert line.startswith("error: ")
 
 
 def test_produce_synthetic_to_stdout_exact_count(run_cli):
@@ -72,8 +88,7 @@ def test_produce_synthetic_to_stdout_exact_count(run_cli):
 def test_config_error_is_one_line_without_traceback(run_cli):
     r = run_cli("produce", "synthetic", "--sink", "file", "--count", "1")
     assert r.code == 2
-    assert r.err.strip().startswith("error: --sink file needs --path")
-    assert "Traceback" not in r.err
+    assert assert_one_line(r.err).startswith("error: --sink file needs --path")
 
 
 def test_traceback_flag_shows_the_stack(run_cli):
@@ -84,3 +99,64 @@ def test_traceback_flag_shows_the_stack(run_cli):
         from streamlab.cli import main
 
         main(["--traceback", "produce", "synthetic", "--sink", "file", "--count", "1"])
+
+
+def test_an_unexpected_failure_exits_70_and_streamlab_traceback_shows_the_stack(run_cli, tmp_path):
+    # /dev/full fails every write with ENOSPC: a failure streamlab has no named error for
+    dl = tmp_path / "dl.jsonl"
+    r = run_cli("produce", "synthetic", "--count", "3", "--sink", "file", "--path", "/dev/full", "--dead-letter", str(dl), "--quiet")
+    assert r.code == 70
+    last = r.err.strip().splitlines()[-1]
+    assert last.startswith("error: unexpected OSError") and "rerun with --traceback and report it" in last
+    assert "Traceback" not in r.err
+    p = subprocess.run([sys.executable, "-m", "streamlab", "produce", "synthetic", "--count", "3", "--sink", "file",
+                        "--path", "/dev/full", "--dead-letter", str(dl), "--quiet"],
+                       capture_output=True, text=True, timeout=60, env={**os.environ, "STREAMLAB_TRACEBACK": "1"})
+    assert p.returncode == 1 and "Traceback (most recent call last)" in p.stderr
+    assert p.stderr.strip().splitlines()[-1].startswith("OSError: [Errno 28]")
+
+
+def test_a_second_ctrl_c_aborts_with_130(tmp_path):
+    """The first Ctrl-C asks for a clean stop; a second one gives up what is still held, exit 130."""
+    env = {**os.environ, "STREAMLAB_HOME": str(tmp_path), "COLUMNS": "200"}
+    p = subprocess.Popen([sys.executable, "-m", "streamlab", "produce", "synthetic", "--count", "5", "--sink", "socket",
+                          "--port", "0", "--hold-wait", "60"], stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        said = ""
+        while "holding 5 records" not in said:  # no client came: the sink waits for one at the end
+            line = p.stderr.readline()
+            assert line, said
+            said += line
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=20)
+    finally:
+        p.kill()
+    assert p.returncode == 130, said + err
+    assert time.monotonic() - t0 < 10  # not the 60 s hold
+    assert err.strip().splitlines()[-1] == "aborted" and "Traceback" not in err
+    assert "5 records reached no client" in " ".join(err.split())
+
+
+def test_no_option_anywhere_accepts_a_secret():
+    """Secrets come from the environment or .env, never flags (README): no option of any command,
+    source or sink is named like one or fills a secret setting."""
+    from pydantic import SecretStr
+
+    from streamlab.settings import Settings
+
+    secret_fields = {name for name, f in Settings.model_fields.items() if SecretStr in getattr(f.annotation, "__args__", (f.annotation,))}
+    assert {"aws_secret_access_key", "finnhub_api_key", "kafka_password"} <= secret_fields
+    words = ("password", "secret", "token", "api-key", "api_key", "apikey", "credential", "passphrase")
+    offending = []
+    seen = 0
+    for path, cmd in _walk(cli, "streamlab"):
+        for p in cmd.params:
+            seen += 1
+            spelled = [*p.opts, *p.secondary_opts, p.name or "", *([p.envvar] if isinstance(p.envvar, str) else p.envvar or [])]
+            if any(w in s.lower() for s in spelled for w in words) or (p.name or "") in secret_fields or "--key" in p.opts:
+                offending.append(f"{path} {p.opts}")
+    assert seen > 100  # every command, source and sink option was looked at
+    assert offending == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ import pytest
 from streamlab.records import Trade
 from streamlab.settings import load_settings
 from streamlab.spark.job import run_consume
+from streamlab.testing import assert_one_line
 from tests.fixtures.aws import new_stream
 
 pytestmark = pytest.mark.spark
@@ -97,6 +99,13 @@ def test_console_shows_latest_windows(spark, aws_env, kinesis, fresh_stream, run
         assert symbol in res.out
     for column in ("open", "high", "low", "close", "count", "vwap"):
         assert column in res.out
+    # the values: Index_1 has trades 0, 3, ..., 39 of the first minute (price 100 + i % 7, volume 1)
+    rows = [line.split() for line in res.out.splitlines() if line.split()[:1] == ["Index_1"]]
+    window_row, latest_row = rows  # the windows table, then the latest prices
+    assert window_row[3:] == ["100.00", "106.00", "100.00", "104.00", "14", "103.00"]  # open high low close count vwap
+    start, end = (sum(int(x) * m for x, m in zip(t.split(":"), (3600, 60, 1))) for t in window_row[1:3])
+    assert (end - start) % 86400 == 60 and start % 60 == 0  # the default one-minute window
+    assert latest_row[1] == "104.00" and latest_row[-1] == "14"
     err = " ".join(res.err.split())  # rich wraps long lines at the terminal width
     assert "1 malformed records quarantined" in err and "garbage" in err
     assert "41 records read, 40 parsed, 1 quarantined" in err
@@ -106,9 +115,7 @@ def test_console_shows_latest_windows(spark, aws_env, kinesis, fresh_stream, run
 def test_missing_stream_says_how_to_create_it(aws_env, run_cli):
     res = run_cli("consume", "--stream", "no-such-stream", "--sink", "console")
     assert res.code == 4
-    assert res.err.strip().count("\n") == 0
-    assert "stream no-such-stream not found" in res.err
-    assert "streamlab provision kinesis --stream no-such-stream" in res.err
+    assert_one_line(res.err, "stream no-such-stream not found", "streamlab provision kinesis --stream no-such-stream")
 
 
 @pytest.mark.spark35
@@ -142,8 +149,7 @@ def test_missing_java_is_one_line(tmp_path):
         env=env, capture_output=True, text=True, timeout=60,
     )
     assert res.returncode == 3, res.stderr
-    assert res.stderr.strip().count("\n") == 0
-    assert "Java is not installed" in res.stderr and "OpenJDK 17" in res.stderr
+    assert_one_line(res.stderr, "Java is not installed", "OpenJDK 17")
 
 
 @pytest.mark.spark35
@@ -153,7 +159,8 @@ def test_bad_java_home_is_one_line(tmp_path):
         [sys.executable, "-m", "streamlab", "consume", "--stream", "x", "--endpoint-url", "http://127.0.0.1:9"],
         env=env, capture_output=True, text=True, timeout=60,
     )
-    assert res.returncode == 3 and "JAVA_HOME" in res.stderr and res.stderr.strip().count("\n") == 0
+    assert res.returncode == 3
+    assert_one_line(res.stderr, "JAVA_HOME")
 
 
 @pytest.mark.spark35
@@ -184,3 +191,52 @@ def test_windows_refresh_no_more_often_than_every_5_seconds():
     assert windows_trigger(parse_trigger("1s")) == "5000 milliseconds"
     assert windows_trigger(parse_trigger("30s")) == "30000 milliseconds"
     assert windows_trigger(parse_trigger("available-now")) is None
+
+
+def test_consume_flags_through_the_cli(spark, aws_env, kinesis, fresh_stream, run_cli, tmp_path):
+    """The consume flags a user tunes, in two runs sharing one checkpoint (each run costs 20-60 s):
+    --starting-position latest, --max-records-per-batch, --window/--slide/--watermark (not the
+    defaults), --partition-by's layout, and --sink memory's `<name>_latest` view."""
+    out = tmp_path / "out"
+    put(kinesis, fresh_stream, [Trade("test", "Index_1", 50.0, 1, T0, T0, trade_id=-1).to_bytes()] * 30)  # before the start
+    first = run_cli("consume", "--stream", fresh_stream, "--dataset", "trades", "--starting-position", "latest",
+                    "--sink", "parquet", "--path", str(out), "--trigger", "available-now", "--quiet")
+    assert first.code == 0, first.err
+    assert read_parquet(spark, out / "trades") is None or read_parquet(spark, out / "trades").count() == 0  # skipped
+
+    # one trade a second from T0+60 s to T0+119 s, symbols in turn, price = 100 + index
+    symbols = ("Index_1", "Index_2", "Index_3")
+    new = [Trade("test", symbols[i % 3], 100.0 + i, 1, T0 + 60_000 + i * 1000, T0 + 60_000 + i * 1000, trade_id=i) for i in range(60)]
+    put(kinesis, fresh_stream, [t.to_bytes() for t in new])
+    second = run_cli("consume", "--stream", fresh_stream, "--dataset", "trades", "--max-records-per-batch", "25",
+                     "--window", "20s", "--slide", "10s", "--watermark", "5s", "--partition-by", "symbol",
+                     "--sink", "parquet", "--sink", "memory", "--name", "flags", "--path", str(out),
+                     "--trigger", "available-now", "--quiet")
+    assert second.code == 0, second.err
+
+    trades_dir = out / "trades"
+    rows = read_parquet(spark, trades_dir).collect()
+    assert sorted(int(r["trade_id"]) for r in rows) == list(range(60))  # only what came after the checkpoint began
+    per_batch = sorted(Counter(r["batch_id"] for r in rows).values())
+    assert per_batch == [10, 25, 25]  # --max-records-per-batch 25
+    # --partition-by symbol: <path>/trades/batch_id=N/symbol=S/part-*.parquet
+    layout = {(p.parent.parent.name.split("=")[0], p.parent.name) for p in trades_dir.glob("batch_id=*/*/*.parquet")}
+    assert {d for _, d in layout} == {f"symbol={s}" for s in symbols} and {b for b, _ in layout} == {"batch_id"}
+
+    windows = read_parquet(spark, out / "windows").collect()
+    spans = {(r["window_end"] - r["window_start"]).total_seconds() for r in windows}
+    assert spans == {20.0}  # --window 20s, not the default minute
+    # --slide 10s: windows start every 10 s and overlap; the first holding a trade starts at +50 s
+    # (trades begin at +60 s). --watermark 5s: with events up to +119 s every window ending by
+    # +114 s is closed and written; a 30 s watermark would stop at +89 s, no slide at +100 s.
+    first_start = min(r["window_start"] for r in windows)
+    offsets = sorted({(r["window_start"] - first_start).total_seconds() for r in windows})
+    assert offsets == [0.0, 10.0, 20.0, 30.0, 40.0], offsets  # ends +70 s .. +110 s
+    by_start = Counter()
+    for r in windows:
+        by_start[(r["window_start"] - first_start).total_seconds()] += r["count"]
+    assert by_start == {0.0: 10, 10.0: 20, 20.0: 20, 30.0: 20, 40.0: 20}  # +60..69 s, then 20 s of trades each
+
+    latest = {r["symbol"]: (r["price"], r["trades"]) for r in spark.sql("SELECT * FROM flags_latest").collect()}
+    assert latest == {"Index_1": (157.0, 20), "Index_2": (158.0, 20), "Index_3": (159.0, 20)}
+    assert spark.sql("SELECT count(*) FROM flags").first()[0] == 60

@@ -58,9 +58,11 @@ def test_demo_runs_offline_end_to_end_and_leaves_nothing(tmp_path):
     m = DONE.search(p.stderr)
     assert m, p.stderr[-2000:]
     produced, consumed, windows, quarantined, left = (_number(g) for g in m.groups()[1:])
-    assert produced > 500 and consumed == produced  # 50 records/s for 20 s, every one read back
+    # 50 records/s for 20 s is 1,000 (a late start of the producer thread costs a few); every one read back
+    assert 950 <= produced <= 1001 and consumed == produced
     assert windows > 0 and quarantined == 0 and left == 0
-    assert took < 180, f"demo took {took:.0f}s"
+    # the README says 45-70 s for the default 30 s on a quiet 2-core machine: 20 s + room for a busy one
+    assert took < 100, f"demo took {took:.0f}s"
     # the live window table, on stdout, batch by batch
     assert "window(s) updated" in p.stdout and "Index_5" in p.stdout and "vwap" in p.stdout
 

@@ -12,6 +12,7 @@ import pytest
 from streamlab.settings import load_settings
 from streamlab.sources.binance import BinanceSource
 from streamlab.sources.websocket_base import backoff_delay
+from streamlab.testing import EdgeRandom, assert_one_line, flat, pull
 
 KEY = "sk-test-4f9a2c7e1b"  # must never show up in anything a user sees
 
@@ -78,16 +79,16 @@ def test_finnhub_end_to_end_exact_records(wsfeed, run_cli, finnhub_key, home):
 def test_finnhub_without_key_is_one_line(run_cli):
     r = run_cli("produce", "finnhub", "--count", "1")
     assert r.code == 2
-    assert r.err.strip() == ("error: FINNHUB_API_KEY is not set; set FINNHUB_API_KEY in the environment "
-                             "or in .env (a free key comes from finnhub.io)")
+    assert assert_one_line(r.err) == ("error: FINNHUB_API_KEY is not set; set FINNHUB_API_KEY in the environment "
+                                      "or in .env (a free key comes from finnhub.io)")
 
 
 def test_finnhub_401_is_one_line_and_hides_the_key(wsfeed, run_cli, finnhub_key):
     feed = wsfeed(401)
     r = run_cli("produce", "finnhub", "--url", feed.url, "--count", "1")
     assert r.code == 5
-    assert r.err.strip().splitlines()[-1] == "error: Finnhub rejected the API key; check FINNHUB_API_KEY"
-    assert "Traceback" not in r.err and KEY not in r.out + r.err
+    assert assert_one_line(r.err, after_progress=True) == "error: Finnhub rejected the API key; check FINNHUB_API_KEY"
+    assert KEY not in r.out + r.err
     assert "token=***" in r.err  # the startup line shows the endpoint masked
 
 
@@ -119,6 +120,17 @@ def test_binance_no_loss_across_a_mid_stream_disconnect(wsfeed, run_cli, home):
     assert "connection lost" in r.err and "reconnecting in" in r.err  # said, without --quiet
 
 
+def test_binance_host_builds_the_wss_url(wsfeed, run_cli, tls_cert, monkeypatch):
+    """The README's HTTP 451 workaround: `--host H[:PORT]` alone (no --url) connects to wss://H/stream."""
+    feed = wsfeed([("send", binance_trade(0))], tls=tls_cert)
+    monkeypatch.setenv("WEBSOCKET_CLIENT_CA_BUNDLE", tls_cert.cert)  # trust the feed's certificate
+    r = run_cli("produce", "binance", "--host", f"127.0.0.1:{feed.port}", "--symbols", "BTCUSDT,ethusdt", "--count", "1")
+    assert r.code == 0, r.err
+    assert [x["trade_id"] for x in lines(r.out)] == [1000]
+    assert feed.conns[0].path == "/stream?streams=btcusdt@trade/ethusdt@trade"
+    assert f"wss://127.0.0.1:{feed.port}/stream" in flat(r.err)  # the startup line says where it went
+
+
 def test_binance_451_suggests_the_other_hosts(wsfeed, run_cli):
     feed = wsfeed(451)
     r = run_cli("produce", "binance", "--url", feed.url, "--count", "1")
@@ -135,10 +147,9 @@ def test_refused_connection_is_one_line(run_cli):
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()  # nothing listens there now
-    r = run_cli("produce", "binance", "--url", f"ws://127.0.0.1:{port}", "--count", "1")
+    r = run_cli("produce", "binance", "--url", f"ws://127.0.0.1:{port}", "--count", "1", "--quiet")
     assert r.code == 5
-    assert f"error: connection refused by ws://127.0.0.1:{port}/stream" in r.err
-    assert "Traceback" not in r.err
+    assert assert_one_line(r.err).startswith(f"error: connection refused by ws://127.0.0.1:{port}/stream")
 
 
 def test_binance_server_shutdown_reconnects_at_once(wsfeed, run_cli):
@@ -153,9 +164,9 @@ def test_binance_server_shutdown_reconnects_at_once(wsfeed, run_cli):
     assert len(feed.conns) == 2
     assert r.err == ""  # --quiet: a reconnect the run recovers from by itself is not an error
     # no backoff for a planned reconnect: with a 15-30 s first backoff, the second trade would not
-    # arrive within _run's 10 s (a clock-free check, unlike timing the gap)
+    # arrive within pull's 10 s (a clock-free check, unlike timing the gap)
     src = BinanceSource(load_settings(), url=wsfeed(*script).url, backoff_base=30)
-    assert [x.trade_id for x in _run(src, 2)] == [1000, 1001] and src.backoffs == []
+    assert [x.trade_id for x in pull(src, 2)] == [1000, 1001] and src.backoffs == []
 
 
 def test_watchdog_reconnects_a_silent_connection(wsfeed, run_cli):
@@ -168,25 +179,6 @@ def test_watchdog_reconnects_a_silent_connection(wsfeed, run_cli):
     assert 0.4 <= gap < 5  # the idle timeout, then a reconnect after a first backoff (<= 0.5 s), not 60 s later
 
 
-def _run(source, n: int, timeout: float = 10.0) -> list:
-    """Pull n records from a source on a thread (as the pipeline does), then stop it."""
-    out: list = []
-
-    def pull():
-        for rec in source.records():
-            out.append(rec)
-            if len(out) >= n:
-                break
-
-    t = threading.Thread(target=pull, daemon=True)
-    t.start()
-    t.join(timeout)
-    source.stop()
-    t.join(2)
-    source.close()
-    return out
-
-
 def test_reconnect_backoff_grows_within_bounds(wsfeed):
     feed = wsfeed(503, 503, 503, 503, [("send", binance_trade(0))])
     slept: list[float] = []
@@ -196,7 +188,7 @@ def test_reconnect_backoff_grows_within_bounds(wsfeed):
         time.sleep(s)
 
     src = BinanceSource(load_settings(), url=feed.url, sleep=sleep, rng=random.Random(3), backoff_base=0.05, backoff_cap=0.15)
-    got = _run(src, 1)
+    got = pull(src, 1)
     assert len(got) == 1 and feed.statuses == [503, 503, 503, 503, 101]
     assert len(slept) == 4
     for n, delay in enumerate(slept, start=1):
@@ -206,19 +198,15 @@ def test_reconnect_backoff_grows_within_bounds(wsfeed):
 
 
 def test_backoff_formula_bounds():
-    class Edge:
-        def __init__(self, v): self.v = v
-        def uniform(self, a, b): return a + (b - a) * self.v
-
-    assert [backoff_delay(n, 0.5, 30, Edge(0)) for n in (1, 2, 3, 8)] == [0.25, 0.5, 1.0, 15.0]
-    assert [backoff_delay(n, 0.5, 30, Edge(1)) for n in (1, 2, 3, 8)] == [0.5, 1.0, 2.0, 30.0]
+    assert [backoff_delay(n, 0.5, 30, EdgeRandom(0)) for n in (1, 2, 3, 8)] == [0.25, 0.5, 1.0, 15.0]
+    assert [backoff_delay(n, 0.5, 30, EdgeRandom(1)) for n in (1, 2, 3, 8)] == [0.5, 1.0, 2.0, 30.0]
 
 
 def test_pongs_echo_payloads_and_stay_under_five_per_second(wsfeed):
     payloads = [f"ping-{i}".encode() for i in range(12)]
     feed = wsfeed([("ping", p) for p in payloads] + [("sleep", 2.6), ("send", binance_trade(0))])
     src = BinanceSource(load_settings(), url=feed.url)
-    assert len(_run(src, 1)) == 1
+    assert len(pull(src, 1)) == 1
     pongs = feed.conns[0].pongs
     assert [p for _, p in pongs] == payloads
     times = [t for t, _ in pongs]
@@ -230,7 +218,7 @@ def test_pongs_echo_payloads_and_stay_under_five_per_second(wsfeed):
 def test_planned_rotation_reconnects_before_the_cut(wsfeed):
     feed = wsfeed([("send", binance_trade(0)), ("hold",)], [("send", binance_trade(1))])
     src = BinanceSource(load_settings(), url=feed.url, rotate_after=0.3)
-    got = _run(src, 2)
+    got = pull(src, 2)
     assert [r.trade_id for r in got] == [1000, 1001]
     assert src.backoffs == []  # planned: no backoff
     assert 0.3 <= feed.conns[1].opened_at - feed.conns[0].opened_at < 3  # after rotate_after, not at the cut
@@ -246,3 +234,15 @@ def test_stop_returns_promptly_while_connected(wsfeed):
     src.stop()
     t.join(5)
     assert not t.is_alive() and time.monotonic() - t0 < 3  # not the 60 s idle timeout
+
+
+def test_dotenv_in_the_working_directory_is_read(wsfeed, run_cli, tmp_path, monkeypatch):
+    """The README's `.env` next to where you run streamlab: the key comes from it, no flag, no env."""
+    monkeypatch.delenv("STREAMLAB_ENV_FILE", raising=False)  # the tests point it at /dev/null
+    monkeypatch.delenv("FINNHUB_API_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(f"# from examples/sample.env\nFINNHUB_API_KEY={KEY}\n")
+    feed = wsfeed([("send", finnhub_trades(("AAPL", 189.25, 1764000000003, 100)))])
+    r = run_cli("produce", "finnhub", "--url", feed.url, "--symbols", "AAPL", "--count", "1", "--quiet")
+    assert r.code == 0, r.err
+    assert feed.conns[0].path == f"/?token={KEY}" and len(lines(r.out)) == 1

@@ -15,7 +15,7 @@ import boto3
 import pytest
 
 from streamlab.lambdas import notify, ticker_generator
-from streamlab.lambdas.package import FILES, build_zip
+from streamlab.lambdas.package import FILES, build_zip, code_sha256
 from streamlab.random_walk import DEFAULT_SYMBOLS
 from streamlab.records import Trade
 from tests.fixtures.aws import unique
@@ -153,3 +153,27 @@ def test_zip_is_small_deterministic_and_needs_nothing_but_boto3(tmp_path):
     r = subprocess.run([sys.executable, "-I", "-S", "-c", probe, str(path)], capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     assert 99.5 <= float(r.stdout) <= 100.5
+
+
+def test_deployed_handler_strings_resolve_inside_the_deployed_zip(pipeline, emulator, tmp_path):
+    """Each function's Handler ("module.attr"), as Lambda has it, names a callable of the zip Lambda
+    runs (the same bytes: CodeSha256 matches), imported from that zip alone."""
+    lam = client(emulator, "lambda")
+    handlers = []
+    for fn in ("generator", "notifier"):
+        conf = lam.get_function(FunctionName=pipeline[fn])["Configuration"]
+        assert conf["CodeSha256"] == code_sha256()
+        handlers.append(conf["Handler"])
+    assert len(set(handlers)) == 2
+    path = tmp_path / "code.zip"
+    path.write_bytes(build_zip())
+    probe = (
+        "import importlib, sys; sys.path.insert(0, sys.argv[1])\n"
+        "for h in sys.argv[2:]:\n"
+        "    module, _, attr = h.rpartition('.')\n"
+        "    m = importlib.import_module(module)\n"
+        "    assert m.__file__.startswith(sys.argv[1]), m.__file__\n"
+        "    assert callable(getattr(m, attr)), h\n"
+    )
+    r = subprocess.run([sys.executable, "-I", "-S", "-c", probe, str(path), *handlers], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr

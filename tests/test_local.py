@@ -17,6 +17,7 @@ import pytest
 
 from streamlab.aws.emulator import free_port
 from streamlab.aws.localstate import pid_alive, port_open
+from streamlab.testing import assert_one_line
 from tests.fixtures.aws import unique
 
 
@@ -87,7 +88,7 @@ def test_port_in_use_is_refused_in_one_line(local_env):
         port = busy.getsockname()[1]
         r = streamlab(env, "local", "up", "--detach", "--port", str(port))
     assert r.returncode == 2
-    assert r.stderr.strip() == f"error: port {port} on 127.0.0.1 is already in use; pick another with --port (e.g. --port {port + 1}) or stop what uses it"
+    assert assert_one_line(r.stderr) == f"error: port {port} on 127.0.0.1 is already in use; pick another with --port (e.g. --port {port + 1}) or stop what uses it"
     assert not (home / "local.json").exists()
 
 
@@ -120,7 +121,7 @@ def test_local_flag_without_emulator_is_one_line(local_env, run_cli, monkeypatch
     for args in (("status", "--local"), ("provision", "kinesis", "--stream", "x", "--local", "--yes"), ("teardown", "--local", "--yes")):
         r = run_cli(*args)
         assert r.code == 2, args
-        assert r.err.strip() == (
+        assert assert_one_line(r.err) == (
             "error: --local was given but no local emulator is running; "
             "start it with `streamlab local up --detach`, or pass --endpoint-url"
         )

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
 import time
 
+from streamlab.testing import parse_summary
 from tests.fixtures.aws import read_all
 
 
 def summary(err: str) -> tuple[str, int, int, int]:
-    text = " ".join(err.split())
-    m = re.search(r"done \((\w+)\): ([\d,]+) produced, ([\d,]+) sent .*?([\d,]+) failed", text)
-    assert m, err
-    reason, produced, sent, failed = m.groups()
-    return reason, int(produced.replace(",", "")), int(sent.replace(",", "")), int(failed.replace(",", ""))
+    s = parse_summary(err)
+    return s["reason"], s["produced"], s["sent"], s["failed"]
 
 
 def start(*args: str, env_extra: dict | None = None) -> subprocess.Popen:
@@ -77,5 +74,9 @@ def test_ctrl_c_flushes_like_sigterm(tmp_path):
     proc = start("--sink", "file", "--path", str(out), "--rate", "500", env_extra={"STREAMLAB_HOME": str(tmp_path)})
     code, err = stop_after(proc, 1.0, signal.SIGINT)
     assert code == 0, err
-    _, produced, sent, _ = summary(err)
-    assert len(out.read_text().splitlines()) == sent == produced > 0
+    assert "Traceback" not in err
+    reason, produced, sent, failed = summary(err)
+    assert reason == "interrupted" and failed == 0 and produced > 100
+    lines = out.read_text().splitlines()
+    assert len(lines) == sent == produced
+    json.loads(lines[-1])  # the last line is whole

@@ -10,6 +10,7 @@ import pytest
 
 from streamlab.aws.naming import Namer
 from streamlab.errors import ConfigError
+from streamlab.testing import assert_one_line
 from tests.fixtures.aws import unique
 
 COURSE = ["--name-template", "DE{FIRST3}{LAST3}-{service}", "--first-name", "Dorothy", "--last-name", "Expert"]
@@ -46,7 +47,7 @@ def test_default_bucket_is_unique_per_account_and_region():
 def test_bad_templates_are_one_line(template, first, message):
     with pytest.raises(ConfigError) as exc:
         Namer(template, first, None)
-    assert message in exc.value.one_line()
+    assert_one_line(exc.value.one_line(), message)
 
 
 def test_bad_template_on_the_command_line(run_cli):
@@ -147,4 +148,5 @@ def test_buckets_are_private_without_the_flag(aws_env, emulator, run_cli):
 @pytest.mark.parametrize("name", ["Upper_Case", "ab", "-starts-with-dash"])
 def test_bad_bucket_names_are_one_line(aws_env, run_cli, name):
     r = run_cli("provision", "bucket", "--name", name, "--yes")
-    assert r.code == 2 and "invalid S3 bucket name" in r.err
+    assert r.code == 2
+    assert_one_line(r.err, "invalid S3 bucket name")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from streamlab.settings import Settings
 from streamlab.sources.reviews import COLUMNS, ReviewsSource, sample_path
+from streamlab.testing import assert_one_line
 from tests.fixtures.kafka import consume_all
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,7 +86,8 @@ def test_loop_starts_over_until_stopped(tmp_path):
 
 def test_missing_file_is_one_line(run_cli, tmp_path):
     r = run_cli("produce", "reviews", "--file", str(tmp_path / "nope.tsv"), "--count", "1")
-    assert r.code == 2 and "does not exist" in r.err and "--file" in r.err
+    assert r.code == 2
+    assert_one_line(r.err, "does not exist", "--file")
 
 
 def test_lab_command_lands_all_5000_reviews_in_kafka(run_cli, kafka_broker, kafka_topic):

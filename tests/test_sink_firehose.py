@@ -14,6 +14,7 @@ from streamlab.settings import load_settings
 from streamlab.sinks import Batcher, DeadLetter, Stats
 from streamlab.sinks.firehose import MAX_RECORD_BYTES, FirehoseSink
 from streamlab.sources.reviews import ReviewsSource
+from streamlab.testing import assert_one_line
 from tests.fixtures.aws import client, unique
 from tests.fixtures.faulty_proxy import FailEntries
 
@@ -61,8 +62,7 @@ def test_records_land_in_s3_as_json_lines(run_cli, aws_env, s3, delivery_stream)
 def test_missing_delivery_stream_is_one_line_with_the_fix(run_cli, aws_env):
     r = run_cli("produce", "synthetic", "--sink", "firehose", "--delivery-stream", "nope", "--count", "3")
     assert r.code == 4
-    assert r.err.strip().count("\n") == 0
-    assert "Firehose delivery stream nope not found" in r.err and "streamlab provision firehose" in r.err
+    assert_one_line(r.err, "Firehose delivery stream nope not found", "streamlab provision firehose")
 
 
 def test_partial_failures_resend_only_the_failed_entries(run_cli, aws_env, monkeypatch, s3, delivery_stream, faulty_proxy):

@@ -26,6 +26,7 @@ from streamlab.kafka_config import (
     spark_options,
 )
 from streamlab.settings import Settings
+from streamlab.testing import assert_one_line
 
 PASSWORD = "Pa55-w0rd-that-must-never-show"
 
@@ -142,16 +143,65 @@ def test_sasl_refused_by_a_real_broker_is_one_line_without_the_password(run_cli,
     monkeypatch.setenv("HWE_PASSWORD", PASSWORD)
     started = time.monotonic()
     r = run_cli("produce", "synthetic", "--sink", "kafka", "--topic", "t", "--bootstrap", kafka_broker.bootstrap,
-                "--security-protocol", "SASL_PLAINTEXT", "--count", "5")
+                "--security-protocol", "SASL_PLAINTEXT", "--sasl-mechanism", "SCRAM-SHA-256", "--count", "5")
     assert r.code == 5
     assert time.monotonic() - started < CONNECT_TIMEOUT_S + 5
-    assert "SASL mechanism SCRAM-SHA-512" in r.err and r.err.strip().count("\n") == 0
+    assert_one_line(r.err, "SASL mechanism SCRAM-SHA-256")  # the flag's mechanism, not the default SCRAM-SHA-512
     assert PASSWORD not in r.out + r.err
 
 
+@pytest.fixture
+def tls_listener(tls_cert):
+    """A TLS server on 127.0.0.1 with a self-signed certificate: it completes handshakes, then hangs up."""
+    import socket
+    import threading
+
+    ctx = tls_cert.server_context()
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            try:
+                conn.settimeout(5)
+                ctx.wrap_socket(conn, server_side=True).close()
+            except OSError:
+                conn.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    yield f"127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    t.join(2)
+    server.close()
+
+
+def test_ca_file_is_what_the_tls_certificate_is_checked_against(run_cli, tls_listener, tls_cert):
+    args = ("produce", "synthetic", "--sink", "kafka", "--topic", "t", "--bootstrap", tls_listener,
+            "--security-protocol", "SSL", "--count", "1")
+    untrusted = run_cli(*args)
+    assert untrusted.code == 5
+    assert_one_line(untrusted.err, f"the TLS certificate of Kafka at {tls_listener} is not trusted", "pass --ca-file PATH")
+    trusted = run_cli(*args, "--ca-file", tls_cert.cert)  # the certificate passes; this server is no broker though
+    assert trusted.code == 5 and "not trusted" not in trusted.err, trusted.err
+    missing = run_cli(*args, "--ca-file", "/no/such/ca.pem")
+    assert missing.code == 2
+    assert_one_line(missing.err, "Kafka CA file /no/such/ca.pem does not exist")
+
+
 def test_default_sasl_ssl_from_env_against_a_plain_port_is_bounded_and_secret_free(run_cli, kafka_broker, monkeypatch):
+    """TLS (here the course default SASL_SSL) against a plain listener: kafka-python alone would wait
+    forever for the handshake."""
     monkeypatch.setenv("HWE_USERNAME", "student7")
     monkeypatch.setenv("HWE_PASSWORD", PASSWORD)
+    started = time.monotonic()
     r = run_cli("produce", "synthetic", "--sink", "kafka", "--topic", "t", "--bootstrap", kafka_broker.bootstrap, "--count", "5")
-    assert r.code == 5 and "SASL_SSL" in r.err and "TLS" in r.err
+    assert r.code == 5
+    assert time.monotonic() - started < CONNECT_TIMEOUT_S + 5
+    assert_one_line(r.err, "SASL_SSL", "TLS", "--security-protocol")
     assert PASSWORD not in r.out + r.err

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import socket
 import subprocess
 import sys
@@ -13,11 +16,7 @@ import pytest
 from streamlab.settings import load_settings
 from streamlab.sinks.base import Entry
 from streamlab.sinks.socket import SocketSink
-
-
-def flat(text: str) -> str:
-    """Messages as one line of words (rich wraps stderr at 80 columns when it is not a terminal)."""
-    return " ".join(text.split())
+from streamlab.testing import assert_one_line, flat
 
 
 def entries(*texts: str) -> list[Entry]:
@@ -105,34 +104,57 @@ def test_two_clients_get_every_line_and_one_leaving_stops_nothing(sink, capfd):
     assert c.wait_lines(1) == ["after"] and b.wait_lines(3 + sent)[-1] == "after"
 
 
-def test_hold_keeps_a_bounded_backlog_for_the_next_client(capfd):
-    s = SocketSink(load_settings(), port=0, hold=3, hold_wait=0)
-    s.open()
-    try:
-        s.send(entries("a", "b", "c", "d", "e"))
-        assert s.dropped == 2  # the oldest beyond --hold
-        c = Client(s.port)
-        assert c.wait_lines(3) == ["c", "d", "e"]
-        wait_clients(s, 1)
-        s.send(entries("f"))
-        assert c.wait_lines(4) == ["c", "d", "e", "f"]
-    finally:
-        s.close()
-    assert "2 records reached no client (2 dropped, 0 still held at the end)" in flat(capfd.readouterr().err)
+def produce_to_socket(tmp_path, *args: str) -> tuple[subprocess.Popen, int]:
+    """`streamlab produce synthetic ... --sink socket --port 0` in a child; returns it and its port
+    (read from its first line, printed before any client)."""
+    p = subprocess.Popen([sys.executable, "-m", "streamlab", "produce", "synthetic", "--seed", "1", "--sink", "socket",
+                          "--port", "0", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                         env={**os.environ, "STREAMLAB_HOME": str(tmp_path), "COLUMNS": "200"})
+    first = p.stderr.readline()
+    m = re.search(r"waiting for a client on 127\.0\.0\.1:(\d+)", first)
+    assert m, first
+    return p, int(m.group(1))
 
 
-def test_drop_mode_counts_and_discards(capfd):
-    s = SocketSink(load_settings(), port=0, when_no_client="drop")
-    s.open()
+def test_hold_keeps_a_bounded_backlog_for_the_next_client(tmp_path):
+    """--hold 3: of 5 records made before any client, the newest 3 wait for one (the oldest 2 go)."""
+    p, port = produce_to_socket(tmp_path, "--count", "5", "--hold", "3", "--hold-wait", "30")
     try:
-        s.send(entries("x", "y"))
-        c = Client(s.port)
-        wait_clients(s, 1)
-        s.send(entries("z"))
-        assert c.wait_lines(1) == ["z"]
-        assert s.dropped == 2
+        said = ""
+        while "holding 3 records" not in said:  # the run is over; the sink waits for a client
+            line = p.stderr.readline()
+            assert line, said
+            said += line
+        c = Client(port)
+        assert c.eof.wait(20)
+        _, err = p.communicate(timeout=20)
     finally:
-        s.close()
+        p.kill()
+    assert p.returncode == 0, said + err
+    assert [json.loads(x)["symbol"] for x in c.lines] == ["Index_3", "Index_4", "Index_5"]
+    assert "2 records reached no client (2 dropped, 0 still held at the end)" in flat(err)
+
+
+def test_drop_mode_counts_and_discards(tmp_path):
+    """--when-no-client drop: what is made before a client connects is dropped (not held), the rest
+    delivered, and the end does not wait for a client."""
+    p, port = produce_to_socket(tmp_path, "--count", "60", "--rate", "20", "--when-no-client", "drop", "--hold-wait", "30")
+    try:
+        time.sleep(0.5)  # records are being made with no one to take them
+        c = Client(port)
+        assert c.eof.wait(30)
+        _, err = p.communicate(timeout=20)
+    finally:
+        p.kill()
+    assert p.returncode == 0, err
+    m = re.search(r"(\d+) records reached no client \((\d+) dropped, 0 still held at the end\)", flat(err))
+    assert m and m.group(1) == m.group(2), err
+    dropped = int(m.group(1))
+    assert 0 < dropped < 60 and len(c.lines) == 60 - dropped
+    assert "holding" not in err
+    # the ones delivered are the newest, in order: everything after the client came
+    times = [json.loads(x)["event_time"] for x in c.lines]
+    assert times == sorted(times)
 
 
 def test_port_in_use_is_one_line(run_cli):
@@ -145,7 +167,7 @@ def test_port_in_use_is_one_line(run_cli):
     finally:
         busy.close()
     assert r.code == 2
-    assert r.err.strip().startswith(f"error: cannot listen on 127.0.0.1:{port}")
+    assert assert_one_line(r.err).startswith(f"error: cannot listen on 127.0.0.1:{port}")
 
 
 def test_produce_waits_for_a_client_then_delivers_exactly(tmp_path):
@@ -181,38 +203,3 @@ def test_binance_feed_host_and_socket_listen_host_do_not_collide(wsfeed, run_cli
     assert r.code == 0, r.err
     assert f"waiting for a client on 127.0.0.1:{port}" in flat(r.err)
     assert "1 records reached no client (0 dropped, 1 still held at the end)" in flat(r.err)
-
-
-@pytest.mark.spark
-@pytest.mark.spark35
-def test_spark_socket_source_reads_the_socket_sink(spark, tmp_path):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    n = 40
-    p = subprocess.Popen(
-        [sys.executable, "-m", "streamlab", "produce", "tweets", "--count", str(n), "--seed", "9",
-         "--sink", "socket", "--port", str(port), "--hold-wait", "60"],
-        stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-    )
-    query = None
-    try:
-        assert "waiting for a client" in p.stderr.readline()  # the first line, before any client
-        lines = spark.readStream.format("socket").option("host", "127.0.0.1").option("port", port).load()
-        query = lines.writeStream.format("memory").queryName("socket_sink_lines").start()
-        deadline = time.monotonic() + 60
-        got = 0
-        while time.monotonic() < deadline:
-            query.processAllAvailable()
-            got = spark.sql("select count(*) from socket_sink_lines").first()[0]
-            if got >= n:
-                break
-            time.sleep(0.2)
-        assert got == n
-        texts = [r.value for r in spark.sql("select value from socket_sink_lines").collect()]
-        assert sum("#" in t for t in texts) > n / 3  # tweets with hashtags, one per line
-        assert p.wait(30) == 0
-    finally:
-        if query is not None:
-            query.stop()
-        p.kill()

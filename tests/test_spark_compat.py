@@ -10,6 +10,7 @@ import pytest
 
 from streamlab.errors import ConfigError
 from streamlab.spark import compat
+from streamlab.testing import assert_one_line
 
 pytestmark = pytest.mark.spark35
 
@@ -93,16 +94,20 @@ def test_installed_versions_agree_with_the_pyspark_package():
 
 
 def test_python_reader_on_this_spark_is_refused_in_one_line_below_4():
-    """Under pyspark 3.5 (the spark35 run) this is the refusal a student sees; under 4.x, no refusal."""
+    """Under pyspark 3.5 (the spark35 run) this is the refusal a student sees; under 4.x, no refusal,
+    and the Python data source API the readers are built on is there."""
+    import importlib
+
     import pyspark
 
     if compat.parse_version(pyspark.__version__) >= (4, 0, 0):
-        compat.require_python_reader(pyspark.__version__)
+        for kind in ("kinesis", "kafka"):
+            assert compat.require_python_reader(pyspark.__version__, kind) is None
+        assert hasattr(importlib.import_module("pyspark.sql.datasource"), "DataSourceStreamReader")
         return
     with pytest.raises(ConfigError) as e:
         compat.require_python_reader(pyspark.__version__)
-    assert e.value.one_line().count("\n") == 0
-    assert f"this is Spark {pyspark.__version__}" in e.value.one_line()
+    assert_one_line(e.value.one_line(), f"this is Spark {pyspark.__version__}")
     with pytest.raises(ImportError):  # what the refusal stands in front of
         import pyspark.sql.datasource  # noqa: F401
 

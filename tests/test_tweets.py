@@ -37,6 +37,7 @@ def test_tweets_text_by_default_json_on_request(run_cli):
     assert r.code == 0, r.err
     texts = r.out.splitlines()
     assert len(texts) == 30 and not any(t.startswith("{") for t in texts)
+    assert run_cli("produce", "tweets", "--count", "30", "--seed", "1", "--quiet", "--format", "text").out == r.out
     j = run_cli("produce", "tweets", "--count", "30", "--seed", "1", "--quiet", "--format", "json")
     posts = [json.loads(x) for x in j.out.splitlines()]
     assert [p["text"] for p in posts] == texts  # same seed, same order

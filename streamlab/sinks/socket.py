@@ -137,8 +137,11 @@ class SocketSink(Sink):
     def close(self) -> None:
         with self._lock:
             if self.held and not self._clients and self.hold_wait > 0:
-                console.info(f"socket sink: holding {len(self.held):,} records for a client for up to {self.hold_wait:g}s (Ctrl-C gives up)")
-                self._arrived.wait_for(lambda: bool(self._clients), timeout=self.hold_wait)
+                console.info(f"socket sink: holding {len(self.held):,} records for a client for up to {self.hold_wait:g}s "
+                             "(Ctrl-C twice gives up)")
+                # Once only: the pipeline closes again after a second Ctrl-C, and that must give up.
+                wait, self.hold_wait = self.hold_wait, 0
+                self._arrived.wait_for(lambda: bool(self._clients), timeout=wait)
             left = len(self.held)
             clients, self._clients = self._clients, []
         self._server.close()
