@@ -101,7 +101,7 @@ def run_ticker_demo(runs: int = 5, time_scale: float = TIME_SCALE) -> TickerDemo
         aws = AWS(settings)
 
         console.info("[bold]2/5[/] provisioning the ticker pipeline on the emulator ...")
-        applied = provision_blueprint(settings, lambda arns: blueprints.ticker_pipeline(
+        applied = provision_blueprint(aws, lambda arns: blueprints.ticker_pipeline(
             Namer("streamlab-demo-{service}", lab=LAB, account=arns.account, region=arns.region), arns, []), yes=True)
         p = _Pipeline(aws, applied)
         console.info(f"      {p.count} resources: generator {p.generator}, table {p.table}, bucket {p.bucket}")
@@ -122,7 +122,7 @@ def run_ticker_demo(runs: int = 5, time_scale: float = TIME_SCALE) -> TickerDemo
 
         prices = p.prices()
         console.info("[bold]5/5[/] tearing down what the demo created ...")
-        report = teardown(settings, lab=LAB, yes=True)
+        report = teardown(aws, lab=LAB, yes=True)
         return TickerDemoResult(runs=objects, ticks=ticks, prices=prices, messages=new,
                                 leftover=len(report.left), elapsed=time.monotonic() - started)
     finally:
