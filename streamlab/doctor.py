@@ -87,7 +87,7 @@ def check_module(module: str, dist: str, extra: str, required: bool = True) -> C
 
 
 def check_aws(settings: Settings) -> list[Check]:
-    from streamlab.aws.localstate import running_emulator_url
+    from streamlab.local.aws import running_emulator_url
     from streamlab.aws.session import AWS
 
     out: list[Check] = []

@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from streamlab.errors import ConfigError
-from streamlab.kafka_config import KafkaSecurity
+from streamlab.kafka.settings import KafkaSecurity
 from streamlab.settings import load_settings
 from streamlab.spark.compat import kafka_packages
 from streamlab.spark.job import run_consume
