@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from streamlab.local import kafka as local_broker
 from streamlab.errors import ConnectionFailed, MissingDependency
+from streamlab.local import kafka as local_broker
+from streamlab.local.processes import free_port
 
 
 def test_detached_broker_is_saved_found_and_stopped_from_its_state(tmp_path):
@@ -39,7 +40,7 @@ def test_a_port_in_use_is_one_clear_error(kafka_broker):
 
 
 def test_stale_state_is_not_running(tmp_path):
-    local_broker.save_state(tmp_path, local_broker.BrokerInfo(port=local_broker.free_port(), pid=2**22 - 7))
+    local_broker.save_state(tmp_path, local_broker.BrokerInfo(port=free_port(), pid=2**22 - 7))
     assert local_broker.running_broker(tmp_path) is None
 
 

@@ -14,8 +14,9 @@ import uuid
 from collections import Counter
 
 
-from streamlab.local import kafka as local_broker
 from streamlab.kafka.settings import CONNECT_TIMEOUT_S
+from streamlab.local import kafka as local_broker
+from streamlab.local.processes import free_port
 from streamlab.records import Trade
 from tests.fixtures.kafka import consume_all, create_topic, list_topics
 from tests.test_pipeline_signals import stop_after
@@ -68,7 +69,7 @@ def test_missing_topic_is_one_line_and_create_topic_makes_it(run_cli, kafka_brok
 
 
 def test_unreachable_bootstrap_fails_fast_with_one_clear_line(run_cli):
-    port = local_broker.free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     started = time.monotonic()
     r = run_cli("produce", "synthetic", "--sink", "kafka", "--topic", "t", "--bootstrap", f"127.0.0.1:{port}", "--count", "5")
     elapsed = time.monotonic() - started
