@@ -89,7 +89,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=2)
     args = ap.parse_args()
 
-    from streamlab.aws.emulator import Emulator
+    from streamlab.local.emulator import Emulator
     from streamlab.spark.session import get_session
 
     with Emulator() as emu:

@@ -123,13 +123,13 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=1)
     args = ap.parse_args()
 
-    from streamlab import local_kafka
-    from streamlab.aws.emulator import Emulator
+    from streamlab.local import kafka as local_broker
+    from streamlab.local.emulator import Emulator
     from streamlab.spark.session import get_session
 
     data = payloads(args.records)
     rows, rates = [], {}
-    with Emulator() as emu, local_kafka.start() as broker, tempfile.TemporaryDirectory() as tmp:
+    with Emulator() as emu, local_broker.start() as broker, tempfile.TemporaryDirectory() as tmp:
         settings, client = c.use_emulator(emu.url)
         with c.Timer() as t:
             spark = get_session("bench-consumer-sources")

@@ -88,7 +88,7 @@ def main() -> None:
 
     from kafka import KafkaAdminClient
 
-    from streamlab import local_kafka
+    from streamlab.local import kafka as local_broker
     from streamlab.settings import load_settings
     from streamlab.spark.readers import READERS
     from streamlab.spark.session import get_session
@@ -98,7 +98,7 @@ def main() -> None:
         return
     from streamlab.spark.job import run_consume
 
-    with local_kafka.start() as broker:
+    with local_broker.start() as broker:
         topic = f"latency-{uuid.uuid4().hex[:8]}"
         admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
         admin.create_topics({topic: {"num_partitions": 2, "replication_factor": 1}}, wait_for_metadata=True)

@@ -75,7 +75,7 @@ def main() -> None:
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_REGION="us-east-1",
                       STREAMLAB_ENV_FILE="/dev/null", MOTO_IAM_LOAD_MANAGED_POLICIES="true")
     from streamlab import cli
-    from streamlab.aws.emulator import Emulator
+    from streamlab.local.emulator import Emulator
     from streamlab.aws.resources import common
     from streamlab.settings import load_settings
 

@@ -26,7 +26,7 @@ import time
 
 import boto3
 
-from streamlab.aws.emulator import Emulator
+from streamlab.local.emulator import Emulator
 from streamlab.settings import Settings
 from streamlab.sources.synthetic import SyntheticSource
 

@@ -1,6 +1,6 @@
 """Benchmark: 100,000 records to a local Kafka broker, plain kafka-python loop vs `streamlab produce`.
 
-Starts its own tansu broker (streamlab.local_kafka) on a free 127.0.0.1 port. Both sides send the
+Starts its own tansu broker (streamlab.local.kafka) on a free 127.0.0.1 port. Both sides send the
 same synthetic trades (JSON, keyed by symbol) to their own fresh topic, in the same run:
 
   plain      KafkaProducer() with default settings, `send()` per record, then `flush()`
@@ -22,7 +22,7 @@ import time
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
-from streamlab import local_kafka
+from streamlab.local import kafka as local_broker
 from streamlab.settings import Settings
 from streamlab.sources.synthetic import SyntheticSource
 
@@ -73,7 +73,7 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=100_000)
     ap.add_argument("--partitions", type=int, default=3)
     args = ap.parse_args()
-    with local_kafka.start() as broker:
+    with local_broker.start() as broker:
         admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
         admin.create_topics({t: {"num_partitions": args.partitions, "replication_factor": 1} for t in ("bench-plain", "bench-streamlab")},
                             wait_for_metadata=True)

@@ -81,7 +81,7 @@ def main() -> int:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     os.environ.setdefault("STREAMLAB_HOME", tempfile.mkdtemp(prefix="streamlab-bench-"))
-    from streamlab.aws.emulator import Emulator
+    from streamlab.local.emulator import Emulator
 
     records = synthetic_records(args.count)
     n = args.count

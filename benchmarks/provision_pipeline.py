@@ -43,7 +43,7 @@ def main() -> None:
     import contextlib
     import io
 
-    from streamlab.aws.emulator import Emulator
+    from streamlab.local.emulator import Emulator
     from tests.fixtures.census import take
 
     rows = []

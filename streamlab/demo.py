@@ -80,7 +80,7 @@ class _Producer(threading.Thread):
 
 
 def run_demo(duration: float = 30.0, rate: float = 50.0, output: Path = Path("streamlab-output")) -> DemoResult:
-    from streamlab.aws.emulator import Emulator
+    from streamlab.local.emulator import Emulator
     from streamlab.aws.provision import provision
     from streamlab.aws.resources import Spec
     from streamlab.aws.session import AWS

@@ -87,7 +87,7 @@ def run_ticker_demo(runs: int = 5, time_scale: float = TIME_SCALE) -> TickerDemo
     from streamlab.aws.session import AWS
     from streamlab.aws.teardown import teardown
     from streamlab.local import messages as local_messages
-    from streamlab.aws.emulator import Emulator
+    from streamlab.local.emulator import Emulator
     from streamlab.settings import load_settings
 
     started = time.monotonic()

@@ -88,7 +88,7 @@ def check_module(module: str, dist: str, extra: str, required: bool = True) -> C
 
 def check_aws(aws: AWS) -> list[Check]:
     """Endpoint, region, credentials and the emulator, through the command's AWS handle."""
-    from streamlab.aws.localstate import running_emulator_url
+    from streamlab.local.aws import running_emulator_url
 
     settings = aws.settings
     out: list[Check] = []

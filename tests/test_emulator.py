@@ -5,11 +5,11 @@ import subprocess
 import sys
 import time
 
-from streamlab.aws.localstate import port_open
+from streamlab.local.processes import port_open
 
 PARENT = """
 import sys, time
-from streamlab.aws.emulator import Emulator
+from streamlab.local.emulator import Emulator
 emu = Emulator().start()
 print(emu.port, flush=True)
 time.sleep(120)

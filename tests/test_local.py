@@ -15,8 +15,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from streamlab.aws.emulator import free_port
-from streamlab.aws.localstate import pid_alive, port_open
+from streamlab.local.processes import free_port, pid_alive, port_open
 from streamlab.testing import assert_one_line
 from tests.fixtures.aws import unique
 

@@ -5,8 +5,7 @@ import os
 import subprocess
 import sys
 
-from streamlab.aws.emulator import free_port
-from streamlab.aws.localstate import port_open
+from streamlab.local.processes import free_port, port_open
 from tests.fixtures.kafka import consume_all
 
 
@@ -21,6 +20,12 @@ def test_local_up_kafka_detached_then_produce_then_down(tmp_path):
         up = _run(env, "local", "up", "--detach", "--port", str(aws_port), "--kafka", "--kafka-port", str(kafka_port))
         assert up.returncode == 0, up.stderr
         assert up.stdout.split() == [f"http://127.0.0.1:{aws_port}", f"127.0.0.1:{kafka_port}"]
+        # both services are recorded in one private file: no kafka.json beside it
+        state_file = tmp_path / "home" / "local.json"
+        recorded = json.loads(state_file.read_text())
+        assert recorded["aws"]["port"] == aws_port and recorded["kafka"]["port"] == kafka_port
+        assert (state_file.stat().st_mode & 0o777) == 0o600
+        assert not (tmp_path / "home" / "kafka.json").exists()
         status = json.loads(_run(env, "local", "status", "-o", "json").stdout)
         assert status["running"] and status["kafka"] == {"running": True, "bootstrap": f"127.0.0.1:{kafka_port}"}
 
@@ -36,3 +41,4 @@ def test_local_up_kafka_detached_then_produce_then_down(tmp_path):
     assert down.returncode == 0, down.stderr
     assert "stopped the local Kafka broker" in down.stderr
     assert not port_open("127.0.0.1", kafka_port) and not port_open("127.0.0.1", aws_port)
+    assert not (tmp_path / "home" / "local.json").exists()  # gone with its last section

@@ -13,7 +13,7 @@ import time
 import boto3
 import pytest
 
-from streamlab.aws.emulator import Emulator
+from streamlab.local.emulator import Emulator
 from streamlab.random_walk import DEFAULT_SYMBOLS, MAX_MOVE
 from tests.fixtures.aws import unique
 

@@ -13,8 +13,9 @@ import uuid
 from collections import Counter
 
 
-from streamlab import local_kafka
-from streamlab.kafka_config import CONNECT_TIMEOUT_S
+from streamlab.kafka.settings import CONNECT_TIMEOUT_S
+from streamlab.local import kafka as local_broker
+from streamlab.local.processes import free_port
 from streamlab.records import Trade
 from streamlab.testing import assert_one_line, parse_summary
 from tests.fixtures.kafka import consume_all, create_topic, list_topics
@@ -61,7 +62,7 @@ def test_missing_topic_is_one_line_and_create_topic_makes_it(run_cli, kafka_brok
 
 
 def test_unreachable_bootstrap_fails_fast_with_one_clear_line(run_cli):
-    port = local_kafka.free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     started = time.monotonic()
     r = run_cli("produce", "synthetic", "--sink", "kafka", "--topic", "t", "--bootstrap", f"127.0.0.1:{port}", "--count", "5")
     elapsed = time.monotonic() - started
@@ -81,7 +82,7 @@ def test_no_bootstrap_anywhere_says_how_to_give_one(run_cli, monkeypatch, tmp_pa
 
 def test_local_broker_from_state_is_used_when_no_bootstrap_given(run_cli, monkeypatch, tmp_path, kafka_broker, kafka_topic):
     monkeypatch.setenv("STREAMLAB_HOME", str(tmp_path))
-    local_kafka.save_state(tmp_path, kafka_broker.info)
+    local_broker.save_state(tmp_path, kafka_broker.info)
     r = run_cli("produce", "synthetic", "--sink", "kafka", "--topic", kafka_topic, "--count", "20")
     assert r.code == 0, r.err
     assert "local up --kafka" in r.err  # the summary says which broker it used
@@ -103,7 +104,7 @@ def kill_when_written(broker, topic: str, wait_s: float = 60.0) -> None:
 
 
 def test_broker_stopping_mid_run_dead_letters_what_was_not_acknowledged(run_cli, tmp_path):
-    broker = local_kafka.start()
+    broker = local_broker.start()
     try:
         topic = create_topic(broker.bootstrap, "doomed")
         dl = tmp_path / "dl.jsonl"

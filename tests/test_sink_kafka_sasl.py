@@ -1,6 +1,6 @@
 """Kafka security settings: what kafka-python and Spark are handed, and that the password never shows.
 
-The local tansu build cannot host SCRAM users (see streamlab/local_kafka.py), so the authenticated
+The local tansu build cannot host SCRAM users (see streamlab/local/kafka.py), so the authenticated
 round trip is not tested here; the configuration is asserted exactly instead, and a real SASL
 handshake refused by the broker checks the error path end to end.
 """
@@ -14,12 +14,11 @@ import pytest
 from pydantic import SecretStr
 
 from streamlab.errors import ConfigError, ConnectionFailed
-from streamlab.kafka_config import (
+from streamlab.kafka.diagnose import KafkaLogCapture, explain
+from streamlab.kafka.settings import (
     CONNECT_TIMEOUT_S,
     KafkaSecurity,
     client_kwargs,
-    explain,
-    KafkaLogCapture,
     producer_kwargs,
     redact,
     resolve,

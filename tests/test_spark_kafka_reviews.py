@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from streamlab.errors import ConfigError
-from streamlab.kafka_config import KafkaSecurity
+from streamlab.kafka.settings import KafkaSecurity
 from streamlab.settings import load_settings
 from streamlab.spark.job import run_consume
 from streamlab.spark.readers import ReadRequest, kafka_native_options, kafka_python_options

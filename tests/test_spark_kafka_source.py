@@ -118,11 +118,11 @@ def test_record_checksums_are_checked_in_c():
 
 
 def test_a_broker_gone_mid_query_ends_the_read_with_the_stall_message(monkeypatch):
-    from streamlab import local_kafka
+    from streamlab.local import kafka as local_broker
     from streamlab.spark import kafka_source
 
     monkeypatch.setattr(kafka_source, "STALL_SECONDS", 1.0)
-    with local_kafka.start() as broker:  # a broker of its own, stopped before the read
+    with local_broker.start() as broker:  # a broker of its own, stopped before the read
         consumer = kafka_source.make_consumer({"bootstrapservers": broker.bootstrap})
         assert consumer.partitions_for_topic("warm-up") is not None
     with pytest.raises(RuntimeError, match=r"Kafka gone\[0\]: offsets 0\.\.10 did not arrive within 1s"):

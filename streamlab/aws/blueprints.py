@@ -22,7 +22,7 @@ from streamlab.aws.resources.iam import IamAttachment, policy_document
 from streamlab.aws.resources.events import EventTarget
 from streamlab.aws.resources.sns import SnsSubscription
 from streamlab.errors import ConfigError
-from streamlab.sources.synthetic import DEFAULT_SYMBOLS
+from streamlab.random_walk import DEFAULT_SYMBOLS
 
 # Kinds drawn as an edge instead of a box.
 RELATIONS = {"iam-attachment", "events-target", "lambda-destination"}

@@ -20,7 +20,7 @@ from typing import Any, Optional
 from urllib.parse import urlparse
 
 from streamlab import console
-from streamlab.aws.localstate import running_emulator_url
+from streamlab.local.aws import running_emulator_url
 from streamlab.errors import ConfigError, ConnectionFailed, StreamlabError
 from streamlab.settings import DEFAULT_REGION, Settings
 

@@ -1,4 +1,4 @@
-"""`streamlab local up|down|status`: the local AWS emulator on 127.0.0.1. Logic: streamlab.aws.localctl."""
+"""`streamlab local up|down|status`: the local AWS emulator on 127.0.0.1. Logic: streamlab.local (aws, kafka)."""
 
 from __future__ import annotations
 
@@ -38,15 +38,15 @@ def up(port: int, detach: bool, kafka: bool, kafka_port: int, time_scale: float,
     their EventBridge schedules (rate/cron), with retries and on-failure destinations, as AWS
     would; `local messages` shows what they published to SNS, `local logs NAME` their output."""
     scale = None if no_scheduler else time_scale
-    from streamlab.aws import localctl
+    from streamlab.local import aws as local_aws
     from streamlab.settings import load_settings  # not at import: `--help` stays fast
 
     settings = load_settings()
     if detach:
-        if kafka and localctl.current(settings)["running"]:
-            console.info(f"the local AWS emulator is already running at {localctl.current(settings)['url']}; starting Kafka only")
+        if kafka and local_aws.current(settings)["running"]:
+            console.info(f"the local AWS emulator is already running at {local_aws.current(settings)['url']}; starting Kafka only")
         else:
-            state = localctl.start_detached(settings, port, time_scale=scale)
+            state = local_aws.start_detached(settings, port, time_scale=scale)
             _how_to_use(state["url"])
             console.info(f"pid {state['pid']}, log {state['log']}; stop it with: streamlab local down")
             click.echo(state["url"])  # stdout: URL=$(streamlab local up --detach)
@@ -62,27 +62,27 @@ def up(port: int, detach: bool, kafka: bool, kafka_port: int, time_scale: float,
         console.info("Ctrl-C stops " + ("both" if broker else "it"))
 
     try:
-        localctl.serve_foreground(settings, port, on_ready=ready, time_scale=scale)
+        local_aws.serve_foreground(settings, port, on_ready=ready, time_scale=scale)
     finally:
         if broker is not None:
-            from streamlab import local_kafka
+            from streamlab.local import kafka as local_broker
 
-            local_kafka.stop(broker.info, proc=broker.proc, state_dir=settings.state_dir)
+            local_broker.stop(broker.info, proc=broker.proc, state_dir=settings.state_dir)
             console.info("local Kafka broker stopped")
     console.info("local emulator stopped")
 
 
 def _start_kafka(settings, port: int, detach: bool):
-    from streamlab import local_kafka
+    from streamlab.local import kafka as local_broker
     from streamlab.errors import ConfigError
 
-    running = local_kafka.running_broker(settings.state_dir)
+    running = local_broker.running_broker(settings.state_dir)
     if running is not None:
         raise ConfigError(
             f"a local Kafka broker is already running at {running.bootstrap} (pid {running.pid})",
             "use it (produce picks it up when no --bootstrap is given), or stop it with `streamlab local down`",
         )
-    broker = local_kafka.start(port, detach=detach, state_dir=settings.state_dir)
+    broker = local_broker.start(port, detach=detach, state_dir=settings.state_dir)
     console.info(f"local Kafka broker running at {broker.bootstrap} (PLAINTEXT, memory storage: data is gone when it stops)")
     console.info(f"produce to it with: --sink kafka --topic NAME (no --bootstrap needed), or --bootstrap {broker.bootstrap}")
     return broker
@@ -91,19 +91,19 @@ def _start_kafka(settings, port: int, detach: bool):
 @command.command("down")
 def down() -> None:
     """Stop the emulator (and Kafka broker) started by `streamlab local up` (nothing to do is fine)."""
-    from streamlab import local_kafka
-    from streamlab.aws import localctl
+    from streamlab.local import kafka as local_broker
+    from streamlab.local import aws as local_aws
     from streamlab.settings import load_settings  # not at import: `--help` stays fast
 
     settings = load_settings()
-    result = localctl.stop(settings)
+    result = local_aws.stop(settings)
     if result["stopped"]:
         console.info(f"stopped the local emulator at {result['was'].get('url')}")
     if result["note"]:
         console.info(result["note"])
-    info = local_kafka.load_state(settings.state_dir)
+    info = local_broker.load_state(settings.state_dir)
     if info is not None:
-        if local_kafka.stop(info, state_dir=settings.state_dir):
+        if local_broker.stop(info, state_dir=settings.state_dir):
             console.info(f"stopped the local Kafka broker at {info.bootstrap}")
         else:
             console.info("the recorded Kafka broker had already exited: state cleared")
@@ -113,13 +113,13 @@ def down() -> None:
 @click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format (on stdout).")
 def status(output: str) -> None:
     """Say whether the emulator (and the Kafka broker) are running, and where."""
-    from streamlab import local_kafka
-    from streamlab.aws import localctl
+    from streamlab.local import kafka as local_broker
+    from streamlab.local import aws as local_aws
     from streamlab.settings import load_settings  # not at import: `--help` stays fast
 
     settings = load_settings()
-    now = localctl.current(settings)
-    broker = local_kafka.running_broker(settings.state_dir)
+    now = local_aws.current(settings)
+    broker = local_broker.running_broker(settings.state_dir)
     if output == "json":
         doc = {k: now.get(k) for k in ("running", "url", "pid", "port", "started", "mode", "log", "scheduler")}
         doc["kafka"] = {"running": broker is not None, "bootstrap": broker.bootstrap if broker else None}
@@ -136,7 +136,7 @@ def status(output: str) -> None:
 
 def _emulator_url(settings) -> str:
     """--endpoint-url / STREAMLAB_ENDPOINT_URL, else the emulator of `streamlab local up`."""
-    from streamlab.aws.localstate import running_emulator_url
+    from streamlab.local.aws import running_emulator_url
     from streamlab.errors import ConfigError
 
     url = settings.endpoint_url or running_emulator_url(settings)

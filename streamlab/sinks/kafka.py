@@ -22,15 +22,13 @@ from typing import Any, Optional
 import click
 
 from streamlab.errors import ConfigError, ResourceNotFound
-from streamlab.kafka_config import (
+from streamlab.kafka.diagnose import KafkaLogCapture, connect, preflight
+from streamlab.kafka.settings import (
     CONNECT_TIMEOUT_S,
     SASL_MECHANISMS,
     SECURITY_PROTOCOLS,
-    KafkaLogCapture,
     KafkaSecurity,
     admin_kwargs,
-    connect,
-    preflight,
     producer_kwargs,
     resolve,
     scrub,

@@ -75,7 +75,7 @@ def security_from_options(options: dict):
     """The `KafkaSecurity` the (lower-cased) reader options describe."""
     from pydantic import SecretStr
 
-    from streamlab.kafka_config import KafkaSecurity
+    from streamlab.kafka.settings import KafkaSecurity
 
     password = options.get("password")
     return KafkaSecurity(
@@ -92,7 +92,7 @@ def make_consumer(options: dict, **extra):
     """A group-less kafka-python consumer (assign/seek only; nothing committed)."""
     from kafka import KafkaConsumer
 
-    from streamlab.kafka_config import client_kwargs
+    from streamlab.kafka.settings import client_kwargs
 
     kw = client_kwargs(security_from_options(options))
     kw.update(

@@ -140,7 +140,7 @@ def require_python_sources(spark, what: str) -> None:
 
 def kafka_native_options(sec, req: ReadRequest) -> dict[str, str]:
     """Everything handed to Spark's `kafka` format (contains the JAAS password: never log it)."""
-    from streamlab.kafka_config import spark_options
+    from streamlab.kafka.settings import spark_options
 
     opts = dict(spark_options(sec))
     opts["subscribe"] = req.topic
@@ -202,7 +202,7 @@ def kafka(spark, settings: Settings, req: ReadRequest) -> Reader:
 
 
 def _kafka_security(settings: Settings, req: ReadRequest):
-    from streamlab.kafka_config import resolve
+    from streamlab.kafka.settings import resolve
 
     return resolve(settings, bootstrap=req.bootstrap, security_protocol=req.security_protocol,
                    sasl_mechanism=req.sasl_mechanism, ca_file=req.ca_file)
@@ -214,7 +214,8 @@ def check_kafka(settings: Settings, req: ReadRequest) -> None:
         raise ConfigError("--source kafka needs --topic", "name the topic, e.g. --topic reviews")
     if req.starting_offsets and req.starting_offsets not in ("earliest", "latest"):
         raise ConfigError(f"--starting-offsets {req.starting_offsets!r} is not understood", "use earliest or latest")
-    from streamlab.kafka_config import KafkaLogCapture, admin_kwargs, connect, preflight
+    from streamlab.kafka.diagnose import KafkaLogCapture, connect, preflight
+    from streamlab.kafka.settings import admin_kwargs
 
     sec = req.kafka = _kafka_security(settings, req)
     preflight(sec)

