@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 import click
 
 from streamlab.commands.common import aws_options
-from streamlab.spark.readers import FILE_FORMATS, READER_CHOICES, READERS
 from streamlab.spark.datasets import DATASETS
+from streamlab.spark.readers import FILE_FORMATS, READER_CHOICES, READERS
 from streamlab.spark.writers import WRITERS
 
 if TYPE_CHECKING:  # annotations only: pydantic-settings costs ~0.15 s to import
