@@ -116,6 +116,17 @@ def count_available_now(df) -> tuple[int, float, float]:
     return sum(counted), t.seconds, spark_rate(q.recentProgress)
 
 
+def consume(settings, spark, aws=None, **fields):
+    """One whole consumer run, built as `streamlab consume` builds it: a `ConsumeRequest` from
+    `fields` (quiet unless told), run on `spark` with the benchmark's one AWS handle (made once, in
+    its main, as a command makes one; None for a run that needs no AWS)."""
+    from streamlab.spark.job import run_consume
+    from streamlab.spark.request import ConsumeRequest
+
+    fields.setdefault("quiet", True)
+    return run_consume(ConsumeRequest(settings, **fields), aws=aws, spark=spark)
+
+
 def consumer_rate(progress: list[dict]) -> float:
     """Spark's rate for a whole `run_consume`: the records query's rows / the trigger time of all its
     queries (records, then windows)."""

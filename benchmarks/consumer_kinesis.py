@@ -10,7 +10,7 @@ Three measurements per run:
 0. baseline: plain boto3 GetRecords over every shard, no Spark (what the emulator can serve: the
    ceiling for any reader here; moto spends ~0.1 ms per record building each response),
 1. reader only: streamlab's Python Kinesis source -> foreachBatch that counts (the source's speed),
-2. `run_consume(sink=parquet)`: parse, quarantine check, trades + closed windows to Parquet (the
+2. `run_consume(ConsumeRequest(sink=parquet))`: parse, quarantine check, trades + closed windows to Parquet (the
    whole consumer: two queries, each reading the stream).
 
 Each run uses a fresh stream of `--shards` shards filled with synthetic ticker records by boto3
@@ -49,29 +49,25 @@ def fill(client, records: int, shards: int) -> str:
     return name
 
 
-def boto3_baseline(spark, settings, stream: str, log) -> tuple[int, float, float]:
+def boto3_baseline(spark, settings, aws, stream: str, log) -> tuple[int, float, float]:
     client = c.kinesis_client(settings.endpoint_url)
     with c.Timer() as t:
         n = c.count_records(client, stream)
     return n, t.seconds, n / t.seconds
 
 
-def reader_only(spark, settings, stream: str, log) -> tuple[int, float, float]:
+def reader_only(spark, settings, aws, stream: str, log) -> tuple[int, float, float]:
     from streamlab.spark.readers import ReadRequest, kinesis
     from streamlab.spark.session import warm_python_workers
 
-    src = kinesis(spark, settings, ReadRequest(stream=stream, reader="python"))
+    src = kinesis(spark, settings, ReadRequest(stream=stream, reader="python"), aws)
     warm_python_workers(spark, src.python_module)  # as run_consume does before its query starts
     return c.count_available_now(src.df)
 
 
-def whole_consumer(spark, settings, stream: str, log) -> tuple[int, float, float]:
-    from streamlab.spark.job import run_consume
-
+def whole_consumer(spark, settings, aws, stream: str, log) -> tuple[int, float, float]:
     with tempfile.TemporaryDirectory() as out, c.Timer() as t:
-        summary = run_consume(
-            settings, stream=stream, sink="parquet", path=out, trigger="available-now", quiet=True, spark=spark
-        )
+        summary = c.consume(settings, spark, aws, stream=stream, sink="parquet", path=out, trigger="available-now")
     return summary.input_rows, t.seconds, c.consumer_rate(log.take())
 
 
@@ -90,10 +86,12 @@ def main() -> None:
     args = ap.parse_args()
 
     from streamlab.local.emulator import Emulator
+    from streamlab.aws.session import AWS
     from streamlab.spark.session import get_session
 
     with Emulator() as emu:
         settings, client = c.use_emulator(emu.url)
+        aws = AWS(settings)  # the one handle of the run, as `streamlab consume` makes one
         with c.Timer() as t:
             spark = get_session("bench-consumer")
         log = c.ProgressLog(spark)
@@ -103,7 +101,7 @@ def main() -> None:
             for label, fn in LABELS.items():
                 stream = fill(client, args.records, args.shards)
                 log.take()  # forget progress of earlier measurements
-                n, secs, rate = fn(spark, settings, stream, log)
+                n, secs, rate = fn(spark, settings, aws, stream, log)
                 if n != args.records:
                     print(f"warning: {label} read {n:,} of {args.records:,} records")
                 rows.append((label, run + 1, n, secs, n / secs, rate))

@@ -87,27 +87,25 @@ def request(source: str, where: str, bootstrap: str):
     return ReadRequest(stream=where, reader="python")
 
 
-def read_only(spark, settings, source: str, req, log) -> tuple[int, float, float]:
+def read_only(spark, settings, aws, source: str, req, log) -> tuple[int, float, float]:
     from streamlab.spark.readers import READERS
     from streamlab.spark.session import warm_python_workers
 
     read, check = READERS[source]
-    check(settings, req)
-    src = read(spark, settings, req)
+    check(settings, req, aws)
+    src = read(spark, settings, req, aws)
     if src.python_module:
         warm_python_workers(spark, src.python_module)
     return c.count_available_now(src.df)
 
 
-def whole_consumer(spark, settings, source: str, req, log) -> tuple[int, float, float]:
-    from streamlab.spark.job import run_consume
-
+def whole_consumer(spark, settings, aws, source: str, req, log) -> tuple[int, float, float]:
     where = {"files": {"input_path": req.input_path, "file_format": "json"},
              "kafka": {"topic": req.topic, "bootstrap": req.bootstrap, "reader": "python", "starting_offsets": "earliest"},
              "kinesis": {"stream": req.stream, "reader": "python"}}[source]
     with tempfile.TemporaryDirectory() as out, c.Timer() as t:
-        s = run_consume(settings, source=source, dataset="ticker", sink="parquet", path=out,
-                        trigger="available-now", quiet=True, spark=spark, **where)
+        s = c.consume(settings, spark, aws if source == "kinesis" else None, source=source, dataset="ticker",
+                      sink="parquet", path=out, trigger="available-now", **where)
     return s.input_rows, t.seconds, c.consumer_rate(log.take())
 
 
@@ -125,12 +123,14 @@ def main() -> None:
 
     from streamlab.local import kafka as local_broker
     from streamlab.local.emulator import Emulator
+    from streamlab.aws.session import AWS
     from streamlab.spark.session import get_session
 
     data = payloads(args.records)
     rows, rates = [], {}
     with Emulator() as emu, local_broker.start() as broker, tempfile.TemporaryDirectory() as tmp:
         settings, client = c.use_emulator(emu.url)
+        aws = AWS(settings)  # the one handle of the run, as `streamlab consume` makes one
         with c.Timer() as t:
             spark = get_session("bench-consumer-sources")
         print(f"SparkSession start: {t.seconds:.1f}s; Spark {spark.version}; {os.cpu_count()} CPUs; "
@@ -146,7 +146,7 @@ def main() -> None:
         # whole consumer (the JVM's first plans and code for that source, its Python workers).
         for source in filter(available, SOURCES):
             for fn in (read_only, whole_consumer):
-                fn(spark, settings, source, request(source, fill(source, 100), broker.bootstrap), log)
+                fn(spark, settings, aws, source, request(source, fill(source, 100), broker.bootstrap), log)
         for run in range(args.runs):
             for source in SOURCES:
                 if not available(source):
@@ -155,7 +155,7 @@ def main() -> None:
                 for what, fn in (("reader", read_only), ("consumer", whole_consumer)):
                     where = fill(source, len(data))
                     log.take()
-                    n, secs, rate = fn(spark, settings, source, request(source, where, broker.bootstrap), log)
+                    n, secs, rate = fn(spark, settings, aws, source, request(source, where, broker.bootstrap), log)
                     if n != args.records:
                         print(f"warning: {source} {what} read {n:,} of {args.records:,} records")
                     rates.setdefault((source, what), []).append(rate)

@@ -2,7 +2,7 @@
 
 The producer is the real command, `python -m streamlab produce synthetic --sink kafka --rate 200`, on
 a local tansu broker; each record's `event_time` is stamped by the synthetic source when it is made.
-The consumer is `run_consume(source=kafka, reader=python, dataset=ticker, sink=memory, trigger=1s)`:
+The consumer is `run_consume(ConsumeRequest(source=kafka, reader=python, dataset=ticker, sink=memory, trigger=1s))`:
 the records query plus the windows query (runs every 5 s at most, reading what the records query
 relays). `--dataset raw` measures the records query alone (no windows).
 
@@ -96,8 +96,6 @@ def main() -> None:
     if "kafka" not in READERS or "memory" not in __import__("streamlab.spark.writers", fromlist=["WRITERS"]).WRITERS:
         print("kafka -> memory latency: not available yet (needs the Kafka reader and the memory sink)")
         return
-    from streamlab.spark.job import run_consume
-
     with local_broker.start() as broker:
         topic = f"latency-{uuid.uuid4().hex[:8]}"
         admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
@@ -125,9 +123,9 @@ def main() -> None:
         summary_box = {}
 
         def consume():
-            summary_box["s"] = run_consume(load_settings(), source="kafka", topic=topic, bootstrap=broker.bootstrap,
-                                           reader="python", dataset=args.dataset, sink="memory", trigger="1s",
-                                           starting_offsets="earliest", timeout=deadline_holder["t"], quiet=True, spark=spark)
+            summary_box["s"] = c.consume(load_settings(), spark, source="kafka", topic=topic, bootstrap=broker.bootstrap,
+                                         reader="python", dataset=args.dataset, sink="memory", trigger="1s",
+                                         starting_offsets="earliest", timeout=deadline_holder["t"])
 
         worker = threading.Thread(target=consume, daemon=True)
         worker.start()

@@ -1,10 +1,11 @@
 """Athena DDL for what `streamlab consume` writes: `CREATE EXTERNAL TABLE ... STORED AS PARQUET`.
 
-The column lists below are the Parquet schemas the consumer's writers produce (a test compares
-them with Spark's own schema of each dataset's output, and with a file written to the emulator's
-S3). Every output folder holds `batch_id=N/` sub-folders (one per micro-batch, see
-`streamlab.spark.writers`), so each table is `PARTITIONED BY (batch_id bigint, <--partition-by>)`
-and needs `MSCK REPAIR TABLE` (printed) to see new batches. No pyspark import: this runs anywhere.
+The column lists are the outputs each dataset declares (`streamlab.spark.datasets`), the Parquet
+schemas the consumer's writers produce (a test compares them with Spark's own schema of each
+dataset's output, and with a file written to the emulator's S3). Every output folder holds
+`batch_id=N/` sub-folders (one per micro-batch, see `streamlab.spark.writers`), so each table is
+`PARTITIONED BY (batch_id bigint, <--partition-by>)` and needs `MSCK REPAIR TABLE` (printed) to see
+new batches. No pyspark import: this runs anywhere.
 """
 
 from __future__ import annotations
@@ -13,40 +14,15 @@ import re
 from typing import Optional, Sequence
 
 from streamlab.errors import ConfigError
+from streamlab.spark.datasets import DATASETS, QUARANTINE_COLUMNS, create
 
-REVIEW_COLUMNS: list[tuple[str, str]] = [
-    ("marketplace", "string"), ("customer_id", "int"), ("review_id", "string"), ("product_id", "string"),
-    ("product_parent", "bigint"), ("product_title", "string"), ("product_category", "string"),
-    ("star_rating", "int"), ("helpful_votes", "int"), ("total_votes", "int"), ("vine", "boolean"),
-    ("verified_purchase", "boolean"), ("review_headline", "string"), ("review_body", "string"),
-    ("review_date", "date"), ("review_timestamp", "timestamp"),
-]
-TRADE_COLUMNS = [
-    ("symbol", "string"), ("price", "double"), ("volume", "double"), ("event_ts", "timestamp"), ("event_time", "bigint"),
-    ("ingest_time", "bigint"), ("source", "string"), ("trade_id", "string"), ("position", "string"),
-]
-TRADE_WINDOW_COLUMNS = [
-    ("symbol", "string"), ("window_start", "timestamp"), ("window_end", "timestamp"), ("open", "double"), ("high", "double"),
-    ("low", "double"), ("close", "double"), ("count", "bigint"), ("volume", "double"), ("vwap", "double"),
-]
-TWEET_COLUMNS = [("text", "string"), ("user", "string"), ("hashtags", "array<string>"), ("event_ts", "timestamp"), ("position", "string")]
-TWEET_WINDOW_COLUMNS = [("window_start", "timestamp"), ("window_end", "timestamp"), ("rank", "int"), ("hashtag", "string"), ("count", "bigint")]
-RAW_COLUMNS = [("value", "string"), ("key", "string"), ("position", "string"), ("arrival", "timestamp")]
-QUARANTINE_COLUMNS = [("raw", "string"), ("reason", "string"), ("position", "string")]
-
-# dataset -> {table suffix: (folder under --path, columns)}; suffix "" is the main table
-TABLES: dict[str, dict[str, tuple[str, list]]] = {
-    "reviews": {"": ("", REVIEW_COLUMNS)},
-    "ticker": {"": ("trades", TRADE_COLUMNS), "_windows": ("windows", TRADE_WINDOW_COLUMNS)},
-    "trades": {"": ("trades", TRADE_COLUMNS), "_windows": ("windows", TRADE_WINDOW_COLUMNS)},
-    "tweets": {"": ("tweets", TWEET_COLUMNS), "_windows": ("windows", TWEET_WINDOW_COLUMNS)},
-    "raw": {"": ("records", RAW_COLUMNS)},
-}
+#: the datasets athena-ddl knows: every one consume writes
+TABLES = DATASETS
 
 
 def columns(dataset: str, date_column: str = "review_date", kind: str = "") -> list[tuple[str, str]]:
-    cols = TABLES[dataset][kind][1]
-    return [(date_column if c == "review_date" else c, t) for c, t in cols]
+    """(name, type) of one of the dataset's tables ("" the main one, "_windows")."""
+    return list(create(dataset, date_column=date_column).outputs()[kind].columns)
 
 
 def _ident(name: str) -> str:
@@ -88,8 +64,8 @@ def ddl(dataset: str, path: str, table: Optional[str] = None, *, date_column: st
     if database:
         out.append(f"CREATE DATABASE IF NOT EXISTS {_ident(database)};")
     names = []
-    for suffix, (folder, _) in TABLES[dataset].items():
-        cols = columns(dataset, date_column, suffix)
+    for suffix, output in create(dataset, date_column=date_column).outputs().items():
+        cols, folder = list(output.columns), output.folder
         known = dict(cols)
         parts = []
         for p in (partition_by if suffix == "" else ()):
@@ -101,7 +77,7 @@ def ddl(dataset: str, path: str, table: Optional[str] = None, *, date_column: st
         out.append(create_table(name, cols, _location(path, folder), parts))
         out.append(f"MSCK REPAIR TABLE {name};  -- run again after new batches to see them")
     quarantine = f"{prefix}{base}_quarantine"
-    out.append(create_table(quarantine, QUARANTINE_COLUMNS, _location(path, "_quarantine")))
+    out.append(create_table(quarantine, list(QUARANTINE_COLUMNS), _location(path, "_quarantine")))
     out.append(f"MSCK REPAIR TABLE {quarantine};")
     out.append("-- validation queries")
     out += validation_queries(dataset, names[0], date_column)

@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional
 
@@ -79,6 +79,29 @@ class _Producer(threading.Thread):
             self.error = exc
 
 
+def _consume(settings, spark, output: Path, duration: float, producer: _Producer):
+    """Spark reads the stream every 2 s while the producer runs, then one available-now pass on the
+    same checkpoint; (live summary, last pass summary)."""
+    from streamlab.aws.session import AWS
+    from streamlab.spark.job import run_consume
+    from streamlab.spark.request import ConsumeRequest
+
+    request = ConsumeRequest(
+        settings, source="kinesis", stream=STREAM, dataset="ticker", sink=("console", "parquet"), path=str(output),
+        window=WINDOW, watermark=WATERMARK, trigger="2s", timeout=duration + 90,
+    )
+    aws = AWS(settings)  # one handle for both passes
+    # Stop once the producer is done and Spark has read all it sent, between batches (stopping
+    # mid-batch wastes it and makes Spark print a long stack); the timeout is only a backstop.
+    live = run_consume(request, aws=aws, spark=spark, stop_when=producer.consumed_all)
+    producer.join()
+    if producer.error is not None:
+        raise producer.error
+    # the same checkpoint, available-now: reads anything left and closes the relayed windows
+    rest = run_consume(replace(request, trigger="available-now", timeout=None, quiet=True), aws=aws, spark=spark)
+    return live, rest
+
+
 def run_demo(duration: float = 30.0, rate: float = 50.0, output: Path = Path("streamlab-output")) -> DemoResult:
     from streamlab.local.emulator import Emulator
     from streamlab.aws.provision import provision
@@ -86,7 +109,6 @@ def run_demo(duration: float = 30.0, rate: float = 50.0, output: Path = Path("st
     from streamlab.aws.session import AWS
     from streamlab.aws.teardown import teardown
     from streamlab.settings import load_settings
-    from streamlab.spark.job import run_consume
     from streamlab.spark.session import get_session, require_spark
 
     started = time.monotonic()
@@ -113,19 +135,7 @@ def run_demo(duration: float = 30.0, rate: float = 50.0, output: Path = Path("st
         console.info(f"[bold]4/5[/] producing the synthetic ticker at {rate:g} records/s for {duration:g}s; Spark reads every 2s")
         producer = _Producer(aws, duration, rate)
         producer.start()
-        common = dict(
-            source="kinesis", stream=STREAM, dataset="ticker", sink=["console", "parquet"], path=str(output),
-            window=WINDOW, watermark=WATERMARK, spark=spark,
-        )
-        # Stop once the producer is done and Spark has read all it sent, between batches (stopping
-        # mid-batch wastes it and makes Spark print a long stack); the timeout is only a backstop.
-        live = run_consume(settings, trigger="2s", timeout=duration + 90, quiet=False,
-                           stop_when=producer.consumed_all, **common)
-        producer.join()
-        if producer.error is not None:
-            raise producer.error
-        # the same checkpoint, available-now: reads anything left and closes the relayed windows
-        rest = run_consume(settings, trigger="available-now", quiet=True, **common)
+        live, rest = _consume(settings, spark, output, duration, producer)
 
         console.info("[bold]5/5[/] tearing down what the demo created ...")
         report = teardown(aws, lab=LAB, yes=True)

@@ -35,6 +35,14 @@ Number = Union[int, float, Decimal]
 TRADE_FIELDS = ("source", "symbol", "price", "volume", "event_time", "ingest_time")
 OPTIONAL_TRADE_FIELDS = ("trade_time", "trade_id", "conditions", "extra")
 
+#: the 15 tab-separated columns of an Amazon-review TSV line, in order (`produce reviews` sends
+#: such lines; `consume --dataset reviews` splits them into these columns)
+REVIEW_COLUMNS = (
+    "marketplace", "customer_id", "review_id", "product_id", "product_parent", "product_title",
+    "product_category", "star_rating", "helpful_votes", "total_votes", "vine", "verified_purchase",
+    "review_headline", "review_body", "review_date",
+)
+
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000

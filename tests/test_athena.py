@@ -15,15 +15,15 @@ SPARK_TO_ATHENA = {"string": "string", "int": "int", "bigint": "bigint", "boolea
 @pytest.mark.spark
 @pytest.mark.parametrize("dataset", sorted(TABLES))
 def test_columns_are_the_written_schema(spark, dataset):
-    from streamlab.spark.job import dataset_ops
+    from streamlab.spark.datasets import create
 
-    t = dataset_ops(dataset)
+    t = create(dataset)
     raw = spark.createDataFrame([], "data binary, key string, position string, arrival timestamp")
     good = t.good(t.parse(raw))
     assert [(c, SPARK_TO_ATHENA[ty]) for c, ty in good.dtypes] == columns(dataset)
-    if t.WINDOWED:
+    if t.has_windows:
         w = t.windows(good)
-        if dataset == "tweets":
+        if t.has_top:
             w = t.top_per_window(w)
         assert [(c, SPARK_TO_ATHENA[ty]) for c, ty in w.dtypes] == columns(dataset, kind="_windows")
 

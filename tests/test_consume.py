@@ -18,6 +18,7 @@ from streamlab.records import Trade
 from streamlab.settings import load_settings
 from streamlab.spark.job import run_consume
 from streamlab.testing import assert_one_line
+from streamlab.spark.request import ConsumeRequest
 from tests.fixtures.aws import new_stream
 
 pytestmark = pytest.mark.spark
@@ -60,7 +61,8 @@ def test_round_trip_then_restart_from_checkpoint(spark, aws_env, kinesis, multi_
     assert len(shards) == 3
 
     settings = load_settings()
-    first = run_consume(settings, stream=stream, sink="parquet", path=str(out), trigger="available-now", quiet=True, spark=spark)
+    request = ConsumeRequest(settings, stream=stream, sink="parquet", path=str(out), trigger="available-now", quiet=True)
+    first = run_consume(request, spark=spark)
     assert (first.input_rows, first.trades, first.quarantined) == (903, 900, 3)
 
     got = read_parquet(spark, out / "trades")
@@ -78,7 +80,7 @@ def test_round_trip_then_restart_from_checkpoint(spark, aws_env, kinesis, multi_
 
     # produce more and run again with the same checkpoint: only the new records, nothing twice
     put(kinesis, stream, trades(300, start=900))
-    second = run_consume(settings, stream=stream, sink="parquet", path=str(out), trigger="available-now", quiet=True, spark=spark)
+    second = run_consume(request, spark=spark)
     assert (second.input_rows, second.trades, second.quarantined) == (300, 300, 0)
     ids = [int(r["trade_id"]) for r in read_parquet(spark, out / "trades").select("trade_id").collect()]
     assert sorted(ids) == list(range(1200))
@@ -186,7 +188,7 @@ def test_missing_pyspark_names_the_extra(tmp_path):
 
 def test_windows_refresh_no_more_often_than_every_5_seconds():
     """A 1 s records trigger keeps its pace; the windows query (watermarked anyway) is held to 5 s."""
-    from streamlab.spark.job import parse_trigger, windows_trigger
+    from streamlab.spark.request import parse_trigger, windows_trigger
 
     assert windows_trigger(parse_trigger("1s")) == "5000 milliseconds"
     assert windows_trigger(parse_trigger("30s")) == "30000 milliseconds"

@@ -133,10 +133,12 @@ def test_consume_with_the_python_reader_on_this_spark(spark, aws_env, fresh_stre
     starts); from 4.0 it is the reader that runs."""
     from streamlab.settings import load_settings
     from streamlab.spark.job import run_consume
+    from streamlab.spark.request import ConsumeRequest
 
     def consume():
-        return run_consume(load_settings(), source="kinesis", stream=fresh_stream, reader="python", sink="memory",
-                           trigger="available-now", timeout=60, quiet=True, spark=spark)
+        request = ConsumeRequest(load_settings(), source="kinesis", stream=fresh_stream, reader="python", sink="memory",
+                                 trigger="available-now", timeout=60, quiet=True)
+        return run_consume(request, spark=spark)
 
     if compat.supports_python_sources(spark.version):
         assert "Python Kinesis" in consume().reader

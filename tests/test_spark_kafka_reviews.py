@@ -13,6 +13,7 @@ from streamlab.errors import ConfigError
 from streamlab.kafka.settings import KafkaSecurity
 from streamlab.settings import load_settings
 from streamlab.spark.job import run_consume
+from streamlab.spark.request import ConsumeRequest
 from streamlab.spark.readers import ReadRequest, kafka_native_options, kafka_python_options
 from streamlab.testing import assert_one_line
 
@@ -38,11 +39,11 @@ def test_5000_reviews_from_kafka_to_parquet_typed(spark, run_cli, kafka_broker, 
 
     out = tmp_path / "bronze" / "reviews"
     before = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    s = run_consume(
+    s = run_consume(ConsumeRequest(
         load_settings(), source="kafka", topic=kafka_topic, bootstrap=kafka_broker.bootstrap, dataset="reviews",
         date_column="purchase_date", sink="parquet", path=str(out), checkpoint=str(tmp_path / "cp"),
-        trigger="available-now", quiet=True, spark=spark,
-    )
+        trigger="available-now", quiet=True,
+    ), spark=spark)
     assert (s.input_rows, s.trades, s.quarantined) == (5001, 5000, 1)
     assert "Python Kafka reader" in s.reader
 
@@ -86,8 +87,8 @@ def test_native_options_carry_the_jaas_line_with_its_semicolon():
 @pytest.mark.spark35
 def test_native_reader_without_the_connector_is_one_line(spark, kafka_broker, kafka_topic):
     with pytest.raises(ConfigError, match="kafka connector .* is not on the classpath") as e:
-        run_consume(load_settings(), source="kafka", topic=kafka_topic, bootstrap=kafka_broker.bootstrap,
-                    reader="native", dataset="raw", sink="memory", trigger="available-now", quiet=True, spark=spark)
+        run_consume(ConsumeRequest(load_settings(), source="kafka", topic=kafka_topic, bootstrap=kafka_broker.bootstrap,
+                                   reader="native", dataset="raw", sink="memory", trigger="available-now", quiet=True), spark=spark)
     assert_one_line(e.value.one_line(), "--packages")
 
 

@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from streamlab.spark import job
+from streamlab.spark import relay as r
 
 pytestmark = [pytest.mark.spark, pytest.mark.spark35]  # the Spark-writer path is the one Spark 3.5 takes
 
@@ -28,9 +28,9 @@ def files_under(root) -> list[str]:
 def test_a_replayed_batch_lands_on_the_same_path_with_sparks_writer(spark, tmp_path):
     relay = str(tmp_path / "relay")
     good = spark.createDataFrame([(f"s{i}", float(i)) for i in range(10)], "symbol STRING, price DOUBLE").repartition(3)
-    job._write_spark_parquet(spark, good, relay, 7)
+    r.write_spark_parquet(spark, good, relay, 7)
     first = files_under(relay)
-    job._write_spark_parquet(spark, good, relay, 7)  # the replay
+    r.write_spark_parquet(spark, good, relay, 7)  # the replay
     assert first == files_under(relay) == ["batch_id=7/part-0.parquet"]
     assert spark.read.parquet(relay).count() == 10
     assert not os.path.exists(os.path.join(relay, "_staging", "7"))
@@ -39,9 +39,9 @@ def test_a_replayed_batch_lands_on_the_same_path_with_sparks_writer(spark, tmp_p
 def test_relay_writes_a_batch_once_and_skips_it_after_its_marker(spark, tmp_path):
     relay = str(tmp_path / "relay")
     good = spark.createDataFrame([("a", 1.0), ("b", 2.0)], "symbol STRING, price DOUBLE")
-    job._relay(spark, good, relay, 0)
-    job._relay(spark, good, relay, 0)  # replay after the marker: nothing written
-    job._relay(spark, good, relay, 1)
+    r.relay_batch(spark, good, relay, 0)
+    r.relay_batch(spark, good, relay, 0)  # replay after the marker: nothing written
+    r.relay_batch(spark, good, relay, 1)
     assert files_under(relay) == ["batch_id=0/part-0.parquet", "batch_id=1/part-0.parquet"]
     assert spark.read.parquet(relay).count() == 4
 
@@ -51,7 +51,7 @@ def test_two_windows_queries_get_a_folder_each_and_old_markers_go(spark, tmp_pat
     folders = [f"{relay}/_update", f"{relay}/_append"]
     good = spark.createDataFrame([("a", 1.0)], "symbol STRING, price DOUBLE")
     for batch_id in range(4):
-        job._relay(spark, good, relay, batch_id, folders)
+        r.relay_batch(spark, good, relay, batch_id, folders)
     for folder in folders:  # each windows query reads (and deletes) its own copy
         assert files_under(folder) == [f"batch_id={i}/part-0.parquet" for i in range(4)]
     assert files_under(relay) == []  # the copies are hidden from a reader of the relay itself

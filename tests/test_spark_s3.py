@@ -12,10 +12,12 @@ from urllib.parse import urlparse
 import pytest
 
 from streamlab.athena import columns
+from streamlab.aws.session import AWS
 from streamlab.errors import ConfigError, ResourceNotFound
 from streamlab.settings import load_settings
 from streamlab.sources.reviews import sample_path
 from streamlab.spark.job import run_consume
+from streamlab.spark.request import ConsumeRequest
 from tests.fixtures.aws import unique
 
 pytestmark = [pytest.mark.spark, pytest.mark.spark35]  # also run under pyspark 3.5 (make test-spark35)
@@ -50,8 +52,8 @@ def test_lab_path_s3a_written_with_arrow_replay_safe_and_matching_athena(spark, 
     (inbox / "a.tsv").write_text("\n".join(reviews(200) + ["too\tfew"]) + "\n")
     path, cp = f"s3a://{bucket}/me/bronze/reviews", str(tmp_path / "kafka-checkpoint")
     kw = dict(source="files", input_path=str(inbox), file_format="tsv", dataset="reviews", sink="s3", path=path,
-              checkpoint=cp, trigger="available-now", quiet=True, spark=spark)
-    first = run_consume(load_settings(), **kw)
+              checkpoint=cp, trigger="available-now", quiet=True)
+    first = run_consume(ConsumeRequest(load_settings(), **kw), spark=spark)
     assert (first.input_rows, first.trades, first.quarantined) == (201, 200, 1)
 
     fs = moto_fs(aws_env)
@@ -66,7 +68,10 @@ def test_lab_path_s3a_written_with_arrow_replay_safe_and_matching_athena(spark, 
 
     # a second file, same checkpoint: only the new batch is written
     (inbox / "b.tsv").write_text("\n".join(reviews(50, skip=200)) + "\n")
-    second = run_consume(load_settings(), **kw)
+    # The run's AWS handle does all its AWS work: with the request's own settings pointing nowhere
+    # (nothing listens on port 9), the bucket check and the writes still reach the emulator.
+    nowhere = load_settings(endpoint_url="http://127.0.0.1:9")
+    second = run_consume(ConsumeRequest(nowhere, **kw), aws=AWS(load_settings()), spark=spark)
     assert (second.input_rows, second.quarantined) == (50, 0)
     import pyarrow.dataset as ds
 
@@ -77,11 +82,11 @@ def test_lab_path_s3a_written_with_arrow_replay_safe_and_matching_athena(spark, 
 
 
 def test_replayed_batch_overwrites_its_object(spark, aws_env, s3):
-    from streamlab.spark.writers import ArrowS3Output, s3_filesystem
+    from streamlab.spark.outputs import ArrowS3Output, s3_filesystem
 
     bucket = unique("replay")
     s3.create_bucket(Bucket=bucket)
-    out = ArrowS3Output(f"s3://{bucket}/x", s3_filesystem(load_settings()))
+    out = ArrowS3Output(f"s3://{bucket}/x", s3_filesystem(AWS(load_settings())))
     df = spark.createDataFrame([(1,), (2,)], "n int")
     out.write(df, "t", 7)
     out.write(df, "t", 7)  # Spark replays batch 7 after a crash
@@ -90,10 +95,10 @@ def test_replayed_batch_overwrites_its_object(spark, aws_env, s3):
 
 
 def test_arrow_s3_honours_session_token(aws_env, monkeypatch):
-    from streamlab.spark.writers import s3_filesystem
+    from streamlab.spark.outputs import s3_filesystem
 
     monkeypatch.setenv("AWS_SESSION_TOKEN", "tok-123")
-    fs = s3_filesystem(load_settings())
+    fs = s3_filesystem(AWS(load_settings()))
     kwargs = fs.__reduce__()[1][0]  # the constructor arguments pyarrow would pickle
     assert (kwargs["session_token"], kwargs["access_key"], kwargs["scheme"]) == ("tok-123", "testing", "http")
     assert kwargs["endpoint_override"] == urlparse(aws_env.url).netloc and kwargs["region"] == "us-east-1"
@@ -103,9 +108,9 @@ def test_remote_path_needs_a_checkpoint_and_an_existing_bucket(aws_env, tmp_path
     inbox = tmp_path / "in"
     inbox.mkdir()
     with pytest.raises(ConfigError, match="give the checkpoint folder too"):
-        run_consume(load_settings(), source="files", input_path=str(inbox), dataset="raw", sink="s3", path="s3://b/p")
+        ConsumeRequest(load_settings(), source="files", input_path=str(inbox), dataset="raw", sink="s3", path="s3://b/p")
     with pytest.raises(ResourceNotFound, match="S3 bucket no-such-bucket-x not found"):
-        run_consume(load_settings(), source="files", input_path=str(inbox), dataset="raw", sink="s3",
-                    path="s3://no-such-bucket-x/p", checkpoint=str(tmp_path / "cp"))
+        run_consume(ConsumeRequest(load_settings(), source="files", input_path=str(inbox), dataset="raw", sink="s3",
+                                   path="s3://no-such-bucket-x/p", checkpoint=str(tmp_path / "cp")))
     with pytest.raises(ConfigError, match="--sink s3 needs an s3:// or s3a:// path"):
-        run_consume(load_settings(), source="files", input_path=str(inbox), dataset="raw", sink="s3", path=str(tmp_path))
+        ConsumeRequest(load_settings(), source="files", input_path=str(inbox), dataset="raw", sink="s3", path=str(tmp_path))

@@ -7,9 +7,11 @@ from datetime import datetime, timezone
 import pytest
 
 from streamlab.records import Trade
-from streamlab.spark.transforms import ticker
+from streamlab.spark.datasets import TickerDataset
 
 pytestmark = [pytest.mark.spark, pytest.mark.spark35]  # also runs under pyspark 3.5 (`make test-spark35`)
+
+ticker = TickerDataset()
 
 T0 = 1764000000000  # 2025-11-24 16:00:00 UTC, a minute boundary
 
@@ -39,7 +41,7 @@ def test_parse_keeps_every_row_and_says_why_a_row_is_bad(spark):
 
     q = ticker.quarantine(ticker.parse(raw_df(spark, payloads))).collect()
     assert sorted(r["raw"] for r in q) == sorted(payloads[1:])
-    assert ticker.trades(ticker.parse(raw_df(spark, payloads))).count() == 1
+    assert ticker.good(ticker.parse(raw_df(spark, payloads))).count() == 1
 
 
 def test_windows_open_high_low_close_count_vwap(spark):
@@ -53,7 +55,7 @@ def test_windows_open_high_low_close_count_vwap(spark):
     ]
     # out of order on purpose: open/close follow event time, not arrival
     payloads = [t.to_json() for t in reversed(trades)]
-    rows = ticker.windows(ticker.trades(ticker.parse(raw_df(spark, payloads)))).orderBy("symbol", "window_start").collect()
+    rows = ticker.windows(ticker.good(ticker.parse(raw_df(spark, payloads)))).orderBy("symbol", "window_start").collect()
     got = {(r["symbol"], r["window_start"].minute): r.asDict() for r in rows}
     a0 = got[("A", 0)]
     assert (a0["open"], a0["high"], a0["low"], a0["close"], a0["count"]) == (10.0, 12.0, 9.0, 11.0, 4)

@@ -14,6 +14,7 @@ from streamlab.sinks.base import Entry
 from streamlab.sinks.socket import SocketSink
 from streamlab.spark.job import run_consume
 from streamlab.testing import assert_one_line
+from streamlab.spark.request import ConsumeRequest
 
 pytestmark = [pytest.mark.spark, pytest.mark.spark35]  # also run under pyspark 3.5 (make test-spark35)
 
@@ -36,10 +37,10 @@ def test_file_source_hashtags_counts_top_n_and_quarantine(spark, tmp_path):
     ]
     (inbox / "part-1.jsonl").write_text("\n".join(lines) + "\n")
     out = tmp_path / "out"
-    s = run_consume(
+    s = run_consume(ConsumeRequest(
         load_settings(), source="files", input_path=str(inbox), file_format="json", dataset="tweets",
-        sink=["memory", "parquet"], name="tw", path=str(out), top=2, trigger="available-now", quiet=True, spark=spark,
-    )
+        sink=["memory", "parquet"], name="tw", path=str(out), top=2, trigger="available-now", quiet=True,
+    ), spark=spark)
     assert (s.input_rows, s.trades, s.quarantined) == (6, 4, 2)
     tags = sorted(tuple(r.hashtags) for r in spark.sql("SELECT hashtags FROM tw").collect())
     assert tags == [("kafka", "kafka"), ("python",), ("spark", "kafka"), ("spark", "spark", "bigdata")]
@@ -73,8 +74,9 @@ def test_socket_source_reads_the_socket_sink_once(spark, capfd):
         buf = io.StringIO()
         # a socket never ends: stop once every line was read and windowed (the windows query runs
         # every 5 s, after the records; a loaded machine may need several rounds)
-        s = run_consume(load_settings(), source="socket", port=sink.port, dataset="tweets", sink=["memory", "console"],
-                        name="sock", trigger="1s", timeout=120, spark=spark, out=Console(file=buf, width=120),
+        request = ConsumeRequest(load_settings(), source="socket", port=sink.port, dataset="tweets", sink=["memory", "console"],
+                                 name="sock", trigger="1s", timeout=120)
+        s = run_consume(request, spark=spark, out=Console(file=buf, width=120),
                         stop_when=lambda st: st.input_rows >= 30 and windowed() >= 30)
         assert s.input_rows == 30 and s.trades == 30, s
     finally:

@@ -1,8 +1,9 @@
 """`streamlab consume`: a Spark Structured Streaming job over a stream (see `streamlab.spark`).
 
-Thin: flags -> `streamlab.spark.job.run_consume`. pyspark is imported only once the job runs, so
+Thin: flags -> `streamlab.spark.request.ConsumeRequest` -> `streamlab.spark.job.run_consume`, with
+the one AWS handle of the run when it talks to AWS. pyspark is imported only once the job runs, so
 `streamlab consume --help` stays quick. Options are grouped by what they configure (source, Kafka,
-dataset, sink); a new option is one more decorator in its group and one keyword of `run_consume`.
+dataset, sink); a new option is one more decorator in its group and one field of `ConsumeRequest`.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from typing import TYPE_CHECKING
 import click
 
 from streamlab.commands.common import aws_options
+from streamlab.spark.datasets import DATASETS
 from streamlab.spark.readers import FILE_FORMATS, READER_CHOICES, READERS
-from streamlab.spark.transforms import TRANSFORMS
 from streamlab.spark.writers import WRITERS
 
 if TYPE_CHECKING:  # annotations only: pydantic-settings costs ~0.15 s to import
@@ -41,7 +42,7 @@ KAFKA_OPTIONS = (
     click.option("--ca-file", default=None, type=click.Path(dir_okay=False), help="PEM CA certificate for TLS. [env: STREAMLAB_KAFKA_CA_FILE]"),
 )
 DATASET_OPTIONS = (
-    click.option("--dataset", type=click.Choice(sorted(TRANSFORMS)), default="ticker", show_default=True, help="How records are parsed: ticker/trades (windows per symbol), reviews (15 TSV columns), tweets (hashtag counts), raw."),
+    click.option("--dataset", type=click.Choice(sorted(DATASETS)), default="ticker", show_default=True, help="How records are parsed: ticker/trades (windows per symbol), reviews (15 TSV columns), tweets (hashtag counts), raw."),
     click.option("--window", default=None, help="Window length, e.g. 1m, 30s, '1 minute'. [default: 1 minute]"),
     click.option("--slide", default=None, help="Slide for sliding windows, e.g. 10s. [default: tumbling]"),
     click.option("--watermark", default=None, help="How late an event may arrive and still count. [default: 30 seconds]"),
@@ -100,8 +101,15 @@ def command(settings: Settings, **opts) -> None:
         _print_spark_submit(opts, deploy_mode, cluster_spark)
         return
     from streamlab.spark.job import run_consume
+    from streamlab.spark.request import ConsumeRequest
 
-    run_consume(settings, **opts)
+    request = ConsumeRequest(settings, **opts)
+    aws = None
+    if request.needs_aws:  # Kinesis or S3: one handle for the whole run (the endpoint is resolved once)
+        from streamlab.aws.session import AWS
+
+        aws = AWS(settings)
+    run_consume(request, aws=aws)
 
 
 def _given_args(ctx: click.Context) -> list[str]:

@@ -21,14 +21,10 @@ from typing import IO, Iterator, Optional
 import click
 
 from streamlab.errors import ConfigError
+from streamlab.records import REVIEW_COLUMNS as COLUMNS
 from streamlab.records import TextLine
 from streamlab.sources.base import Source
 
-COLUMNS = (
-    "marketplace", "customer_id", "review_id", "product_id", "product_parent", "product_title",
-    "product_category", "star_rating", "helpful_votes", "total_votes", "vine", "verified_purchase",
-    "review_headline", "review_body", "review_date",
-)
 SAMPLE = "reviews_sample.tsv.gz"
 
 

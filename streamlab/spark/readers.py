@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from streamlab.errors import ConfigError, ConnectionFailed
+from streamlab.errors import ConfigError
 from streamlab.spark import compat
 
 if TYPE_CHECKING:  # annotations only: pydantic-settings costs ~0.15 s to import
@@ -64,14 +64,12 @@ class Reader:
     python_module: Optional[str] = None  # a Python source's module: its tasks run in Python workers
 
 
-def _aws_options(settings: Settings) -> dict[str, str]:
-    """Endpoint, region and explicitly configured credentials, for readers running on executors."""
-    from streamlab.aws.session import AWS
-
-    return AWS(settings).worker_options()
+def _need_aws(aws, source: str) -> None:
+    if aws is None:  # a programming error, not a user's: run_consume always passes one
+        raise TypeError(f"the {source} reader needs the command's AWS handle (streamlab.aws.session.AWS)")
 
 
-def kinesis(spark, settings: Settings, req: ReadRequest) -> Reader:
+def kinesis(spark, settings: Settings, req: ReadRequest, aws=None) -> Reader:
     from pyspark.sql import functions as F
 
     if not req.stream:
@@ -83,14 +81,15 @@ def kinesis(spark, settings: Settings, req: ReadRequest) -> Reader:
             "the aws-kinesis Spark connector is not on the classpath",
             "run on EMR 7.1+ (or add the spark-sql-kinesis jar), or use --reader python",
         )
-    aws = _aws_options(settings)
+    _need_aws(aws, "kinesis")
+    opts = aws.worker_options()  # plain strings for the executors (endpoint, region, explicit credentials)
     if native:
-        endpoint = aws.get("endpointUrl") or f"https://kinesis.{aws['region']}.amazonaws.com"
+        endpoint = opts.get("endpointUrl") or f"https://kinesis.{opts['region']}.amazonaws.com"
         reader = (
             spark.readStream.format("aws-kinesis")
             .option("kinesis.streamName", req.stream)
             .option("kinesis.endpointUrl", endpoint)
-            .option("kinesis.region", aws["region"])
+            .option("kinesis.region", opts["region"])
             .option("kinesis.startingPosition", position)
         )
         if req.max_records_per_batch:
@@ -104,7 +103,7 @@ def kinesis(spark, settings: Settings, req: ReadRequest) -> Reader:
 
         spark.dataSource.register(KinesisDataSource)
         reader = spark.readStream.format(FORMAT).option("streamName", req.stream).option("startingPosition", position)
-        for k, v in aws.items():
+        for k, v in opts.items():
             reader = reader.option(k, v)
         if req.max_records_per_batch:
             reader = reader.option("maxRecordsPerBatch", str(req.max_records_per_batch))
@@ -117,18 +116,18 @@ def kinesis(spark, settings: Settings, req: ReadRequest) -> Reader:
         F.col("sequenceNumber").alias("position"),
         F.col("approximateArrivalTimestamp").alias("arrival"),
     )
-    where = aws.get("endpointUrl") or f"region {aws['region']}"
+    where = opts.get("endpointUrl") or f"region {opts['region']}"
     return Reader(shaped, f"{label}: stream {req.stream} at {where}, from {req.starting_position}", python_module)
 
 
-def check_kinesis(settings: Settings, req: ReadRequest) -> None:
+def check_kinesis(settings: Settings, req: ReadRequest, aws=None) -> None:
     """Driver-side check before Spark starts: the stream exists (one-line 'create it with' error)."""
     from streamlab.aws.kinesis import require_stream
-    from streamlab.aws.session import AWS
 
     if not req.stream:
         raise ConfigError("--stream is required for --source kinesis", "name the Kinesis stream, e.g. --stream ticker")
-    require_stream(AWS(settings), req.stream)
+    _need_aws(aws, "kinesis")
+    require_stream(aws, req.stream)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -169,7 +168,7 @@ def kafka_python_options(sec, req: ReadRequest) -> dict[str, str]:
     return opts
 
 
-def kafka(spark, settings: Settings, req: ReadRequest) -> Reader:
+def kafka(spark, settings: Settings, req: ReadRequest, aws=None) -> Reader:
     from pyspark.sql import functions as F
 
     sec = req.kafka if req.kafka is not None else _kafka_security(settings, req)
@@ -208,7 +207,7 @@ def _kafka_security(settings: Settings, req: ReadRequest):
                    sasl_mechanism=req.sasl_mechanism, ca_file=req.ca_file)
 
 
-def check_kafka(settings: Settings, req: ReadRequest) -> None:
+def check_kafka(settings: Settings, req: ReadRequest, aws=None) -> None:
     """Before Spark starts: a topic, a resolvable and reachable broker, and the topic exists there."""
     if not req.topic:
         raise ConfigError("--source kafka needs --topic", "name the topic, e.g. --topic reviews")
@@ -238,7 +237,7 @@ def check_kafka(settings: Settings, req: ReadRequest) -> None:
 
 # ----------------------------------------------------------------------------------------------
 # socket
-def socket(spark, settings: Settings, req: ReadRequest) -> Reader:
+def socket(spark, settings: Settings, req: ReadRequest, aws=None) -> Reader:
     from pyspark.sql import functions as F
 
     df = (
@@ -257,22 +256,12 @@ def socket(spark, settings: Settings, req: ReadRequest) -> Reader:
     return Reader(shaped, f"Spark's socket source: {req.host}:{req.port} (not replayable: lines sent while no query runs are lost)")
 
 
-def check_socket(settings: Settings, req: ReadRequest) -> None:
+def check_socket(settings: Settings, req: ReadRequest, aws=None) -> None:
     # No test connection here: a producer such as `produce --sink socket` hands the lines it holds
     # to the first client that connects, and a probe would take them. Spark's refusal is explained
-    # instead (`explain_failure`).
+    # instead (`failures.explain_source_failure`).
     if not req.port:
         raise ConfigError("--source socket needs --port", "e.g. --port 9999 (start `streamlab produce tweets --sink socket --port 9999` first)")
-
-
-def explain_failure(source: str, req: ReadRequest, text: str):
-    """A one-line error for a source failure Spark reports in its own words (None: no better words)."""
-    if source == "socket" and ("Connection refused" in text or "ConnectException" in text):
-        return ConnectionFailed(
-            f"nothing accepts connections on {req.host}:{req.port}",
-            f"start the producer first, e.g. `streamlab produce tweets --sink socket --port {req.port}` (or `nc -lk {req.port}`)",
-        )
-    return None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -280,7 +269,7 @@ def explain_failure(source: str, req: ReadRequest, text: str):
 FILE_FORMATS = ("text", "json", "tsv")
 
 
-def files(spark, settings: Settings, req: ReadRequest) -> Reader:
+def files(spark, settings: Settings, req: ReadRequest, aws=None) -> Reader:
     from pyspark.sql import functions as F
 
     # Line by line whatever the format: the dataset parses each line (a JSON document, a TSV row,
@@ -300,7 +289,7 @@ def files(spark, settings: Settings, req: ReadRequest) -> Reader:
     return Reader(shaped, f"Spark's file source: {req.file_format} lines under {req.input_path} (new files as they appear)")
 
 
-def check_files(settings: Settings, req: ReadRequest) -> None:
+def check_files(settings: Settings, req: ReadRequest, aws=None) -> None:
     if not req.input_path:
         raise ConfigError("--source files needs the folder to read", "give it with --input DIR (or --path DIR when no sink writes files)")
     if req.file_format not in FILE_FORMATS:
@@ -314,8 +303,9 @@ def check_files(settings: Settings, req: ReadRequest) -> None:
         req.input_path = str(local.resolve())
 
 
-# name -> (reader, pre-flight check run before the SparkSession starts)
-READERS: dict[str, tuple[Callable[..., Reader], Callable[[Settings, ReadRequest], None]]] = {
+# name -> (reader, pre-flight check run before the SparkSession starts). Both take
+# (settings, request, aws): `aws` is the command's AWS handle (None when the run needs no AWS).
+READERS: dict[str, tuple[Callable[..., Reader], Callable[..., None]]] = {
     "kinesis": (kinesis, check_kinesis),
     "kafka": (kafka, check_kafka),
     "socket": (socket, check_socket),

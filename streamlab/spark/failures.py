@@ -1,0 +1,38 @@
+"""A failed Spark query, told in one line: the source's own words when we know them, else the
+last `...Error: ...` line of Spark's text (the whole trace is there with --traceback)."""
+
+from __future__ import annotations
+
+import re
+
+from streamlab.errors import ConnectionFailed, StreamlabError
+
+
+def explain_source_failure(source: str, req, text: str):
+    """A one-line error for a source failure Spark reports in its own words (None: no better words)."""
+    if source == "socket" and ("Connection refused" in text or "ConnectException" in text):
+        return ConnectionFailed(
+            f"nothing accepts connections on {req.host}:{req.port}",
+            f"start the producer first, e.g. `streamlab produce tweets --sink socket --port {req.port}` (or `nc -lk {req.port}`)",
+        )
+    return None
+
+
+def raise_failure(queries, explain=None) -> None:
+    """Raise the first failed query's error (after `explain(text)` had a chance to word it)."""
+    for q in queries:
+        exc = q.exception()
+        if exc is not None:
+            better = explain(str(getattr(exc, "desc", None) or exc)) if explain else None
+            if better is not None:
+                raise better
+            raise StreamlabError(f"the Spark query {q.name} failed: {first_line(exc)}", "rerun with --traceback for Spark's details")
+
+
+def first_line(exc) -> str:
+    # Python errors from foreachBatch or the source arrive wrapped in JVM text; pick the
+    # last "SomethingError: ..." line, which is the one that says what went wrong.
+    text = str(getattr(exc, "desc", None) or exc)
+    lines = [l.strip() for l in text.splitlines() if l.strip()]
+    useful = [l for l in lines if re.match(r"^[A-Za-z_.]+(Error|Exception)\b", l)]
+    return (useful[-1] if useful else lines[0] if lines else type(exc).__name__)[:300]

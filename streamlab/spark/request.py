@@ -1,0 +1,179 @@
+"""`ConsumeRequest`: everything one consume run needs, checked before the JVM starts.
+
+The `consume` command builds one from its flags, the demo and the benchmarks build theirs, and
+`streamlab.spark.job.run_consume` runs it. Construction checks what needs no network and no Spark:
+known source, dataset and sinks, the trigger, the dataset's options, the paths (made absolute).
+Reaching the source (stream, topic, folder) and the bucket is checked by `run_consume`, still
+before the SparkSession starts. No pyspark import here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields
+from functools import cached_property
+from typing import TYPE_CHECKING, Optional, Sequence, Union
+
+from streamlab.errors import ConfigError
+from streamlab.spark.datasets import DATASETS, create
+from streamlab.spark.outputs import S3_SCHEMES, check_path, is_remote, scheme_of
+from streamlab.spark.readers import READERS, ReadRequest
+from streamlab.spark.writers import WRITERS
+
+if TYPE_CHECKING:  # annotations only: pydantic-settings costs ~0.15 s to import
+    from streamlab.settings import Settings
+
+AVAILABLE_NOW = "available-now"
+STARTING_POSITIONS = ("trim-horizon", "latest")
+#: the windows query runs at most this often. On 2 cores a windows batch every second competes with
+#: the records query and doubles its batch time; windows wait for a watermark (30 s by default) to
+#: close anyway, so a few seconds more between refreshes costs them little.
+WINDOWS_MIN_INTERVAL_MS = 5_000
+
+
+@dataclass(frozen=True)
+class ConsumeRequest:
+    """One consume run; the fields are `streamlab consume`'s flags (see `streamlab consume --help`).
+
+    On construction `sink` and `partition_by` become tuples, and with `--source files` and no sink
+    that writes files, `path` is taken as the input folder (`input_path`). A variant of a request
+    (the demo's second, available-now pass) is `dataclasses.replace(request, trigger=...)`, checked again."""
+
+    settings: "Settings"
+    source: str = "kinesis"
+    stream: Optional[str] = None
+    dataset: str = "ticker"
+    sink: Union[str, Sequence[str]] = ("console",)
+    path: Optional[str] = None
+    checkpoint: Optional[str] = None
+    trigger: str = "5s"
+    starting_position: str = "trim-horizon"
+    timeout: Optional[float] = None
+    reader: str = "auto"
+    window: Optional[str] = None
+    watermark: Optional[str] = None
+    slide: Optional[str] = None
+    max_records_per_batch: Optional[int] = None
+    # kafka
+    topic: Optional[str] = None
+    bootstrap: Optional[str] = None
+    starting_offsets: Optional[str] = None
+    max_offsets_per_trigger: Optional[int] = None
+    packages: bool = False
+    security_protocol: Optional[str] = None
+    sasl_mechanism: Optional[str] = None
+    ca_file: Optional[str] = None
+    # socket, files
+    host: str = "127.0.0.1"
+    port: Optional[int] = None
+    input_path: Optional[str] = None
+    file_format: str = "text"
+    # dataset options
+    date_column: str = "review_date"
+    top: int = 10
+    # sinks
+    partition_by: Sequence[str] = ()
+    name: Optional[str] = None
+    quiet: bool = False
+
+    def __post_init__(self) -> None:
+        if self.source not in READERS:
+            raise ConfigError(f"unknown source {self.source!r}", f"choose one of: {', '.join(sorted(READERS))}")
+        if self.dataset not in DATASETS:
+            raise ConfigError(f"unknown dataset {self.dataset!r}", f"choose one of: {', '.join(sorted(DATASETS))}")
+        if self.starting_position not in STARTING_POSITIONS:
+            raise ConfigError(f"unknown starting position {self.starting_position!r}", "use trim-horizon or latest")
+        object.__setattr__(self, "sink", _sinks(self.sink))
+        object.__setattr__(self, "partition_by", tuple(self.partition_by or ()))
+        trigger = self.spark_trigger  # a trigger that does not parse fails here
+        if self.source == "socket" and trigger is None:
+            raise ConfigError("the socket source has no backlog to read available-now", "use an interval, e.g. --trigger 2s (with --timeout to stop)")
+        if self.source == "files" and self.input_path is None and not self.writes_files:
+            # `--source files --path DIR --sink console`: --path is the input
+            object.__setattr__(self, "input_path", self.path)
+            object.__setattr__(self, "path", None)
+        self.make_dataset()  # its options (reviews' --date-column)
+        if is_remote(self.out_path) and self.checkpoint is None:
+            raise ConfigError(
+                f"--path {self.out_path} is not a local folder: give the checkpoint folder too",
+                "add --checkpoint DIR (e.g. --checkpoint /tmp/kafka-checkpoint); reuse it to continue where a run stopped",
+            )
+
+    @cached_property
+    def spark_trigger(self) -> Optional[str]:
+        """Spark's processing-time interval, or None for available-now."""
+        return parse_trigger(self.trigger)
+
+    @property
+    def writes_files(self) -> bool:
+        return any(WRITERS[s].writes_files for s in self.sink)
+
+    @property
+    def file_sink(self) -> str:
+        """The sink that writes files (the first sink when none does): the one --path errors name."""
+        return next((s for s in self.sink if WRITERS[s].writes_files), self.sink[0])
+
+    @cached_property
+    def out_path(self) -> Optional[str]:
+        """Where the file sinks write (local paths absolute); None when no sink writes files."""
+        out = check_path(self.path, self.writes_files, self.file_sink)
+        return out if self.writes_files else None  # console/memory only: --path has nothing to write
+
+    @property
+    def writes_s3(self) -> bool:
+        return bool(self.out_path) and scheme_of(self.out_path) in S3_SCHEMES
+
+    @property
+    def needs_aws(self) -> bool:
+        """Whether the run talks to AWS (a Kinesis source or an S3 path): then it needs an AWS handle."""
+        return self.source == "kinesis" or self.writes_s3
+
+    def make_dataset(self):
+        """The `streamlab.spark.datasets.Dataset`, with this request's options."""
+        return create(self.dataset, date_column=self.date_column, top=self.top)
+
+    def read_request(self) -> ReadRequest:
+        """What the source needs of this run (a fresh, mutable copy: its check resolves into it)."""
+        names = {f.name for f in fields(ReadRequest)} - {"kafka"}
+        return ReadRequest(**{n: getattr(self, n) for n in names})
+
+
+def _sinks(sink: Union[str, Sequence[str]]) -> tuple[str, ...]:
+    names = [sink] if isinstance(sink, str) else list(sink or ())
+    names = list(dict.fromkeys(n for n in names if n))
+    for n in names:
+        if n not in WRITERS:
+            raise ConfigError(f"unknown sink {n!r}", f"choose one of: {', '.join(sorted(WRITERS))}")
+    return tuple(names) or ("console",)
+
+
+def parse_trigger(text: str) -> Optional[str]:
+    """'available-now' -> None; '5s', '500ms', '2 seconds', '1m' -> Spark's interval text."""
+    t = (text or "").strip().lower()
+    if t in (AVAILABLE_NOW, "availablenow", "available_now"):
+        return None
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|sec|seconds?|m|min|minutes?)", t)
+    if not m:
+        raise ConfigError(f"--trigger {text!r} is not understood", "use available-now or an interval like 5s, 500ms, 1m")
+    n, unit = float(m.group(1)), m.group(2)
+    ms = n if unit.startswith("ms") or unit.startswith("milli") else n * 60_000 if unit.startswith("m") else n * 1000
+    return f"{int(ms)} milliseconds"
+
+
+_UNITS = {"ms": "milliseconds", "s": "seconds", "sec": "seconds", "m": "minutes", "min": "minutes", "h": "hours", "d": "days"}
+
+
+def interval(text: Optional[str]) -> Optional[str]:
+    """'1m' -> '1 minutes', '10s' -> '10 seconds' (Spark's form); '1 minute' passes unchanged."""
+    if not text:
+        return None
+    m = re.fullmatch(r"\s*(\d+)\s*(ms|s|sec|m|min|h|d)\s*", text.lower())
+    return f"{m.group(1)} {_UNITS[m.group(2)]}" if m else text
+
+
+def windows_trigger(trigger: Optional[str]) -> Optional[str]:
+    """The windows query's trigger: the records query's, but no more often than WINDOWS_MIN_INTERVAL_MS."""
+    if trigger is None:
+        return None
+    ms = int(trigger.split()[0])
+    return f"{max(ms, WINDOWS_MIN_INTERVAL_MS)} milliseconds"

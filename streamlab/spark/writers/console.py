@@ -1,0 +1,118 @@
+"""The console sink: a rich table per batch (windows, the latest value per key, or a sample of the rows)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streamlab.spark.writers.base import WriteContext, Writer
+
+
+class ConsoleWriter(Writer):
+    """A rich table per batch: windows (+ the dataset's latest view), or a sample of the rows."""
+
+    name = "console"
+    windows_mode = "update"
+    rows_per_key = 2
+    max_rows = 30
+    sample_rows = 5
+
+    def __init__(self, ctx: WriteContext, out=None):
+        super().__init__(ctx)
+        from rich.console import Console
+
+        if out is None:
+            out = Console(highlight=False)
+            if not out.is_terminal:  # piped: do not squeeze the table into 80 columns
+                out = Console(highlight=False, width=120)
+        self.out = out
+        self.latest: dict[tuple, dict[str, Any]] = {}
+        self.prices: dict[str, dict[str, Any]] = {}
+
+    def on_records(self, good, batch_id: int) -> None:
+        d = self.ctx.dataset
+        if d.has_latest:  # ticker: remember the newest price per symbol for the windows table
+            for r in d.latest(good).collect():
+                row = r.asDict()
+                old = self.prices.get(row["symbol"])
+                if old is None or (row["event_ts"] or 0) >= (old["event_ts"] or 0):
+                    self.prices[row["symbol"]] = row
+        if d.has_windows or self.ctx.quiet:
+            return
+        n = good.count()
+        rows = [r.asDict() for r in good.select(*d.table_columns).limit(self.sample_rows).collect()]
+        self.out.print(self.rows_table(f"batch {batch_id}: {n:,} rows (first {len(rows)} shown)", d.table_columns, rows))
+
+    def on_windows(self, windows, batch_id: int) -> None:
+        rows = windows.collect()
+        if not rows:
+            return
+        key = self.ctx.dataset.window_key
+        for r in rows:
+            d = r.asDict()
+            self.latest[tuple(d[k] for k in key)] = d
+        self.ctx.stats.add(windows_updated=len(rows))
+        self._forget_old()
+        if not self.ctx.quiet:
+            self.out.print(self.table(batch_id, len(rows)))
+            if self.prices:
+                cols = self.ctx.dataset.latest_columns
+                self.out.print(self.rows_table("latest price per symbol", cols, [self.prices[s] for s in sorted(self.prices)]))
+
+    def _forget_old(self) -> None:
+        """Keep the newest `rows_per_key` windows per symbol (ticker) / the newest windows (top-N: tweets)."""
+        if self.ctx.dataset.has_top:  # key (window_start, hashtag): whole windows are ranked
+            starts = sorted({k[0] for k in self.latest}, reverse=True)[: self.rows_per_key]
+            for k in [k for k in self.latest if k[0] not in starts]:
+                del self.latest[k]
+            return
+        by_symbol: dict[str, list] = {}
+        for k in sorted(self.latest, key=lambda k: k[1], reverse=True):
+            by_symbol.setdefault(k[0], []).append(k)
+        for keys in by_symbol.values():
+            for k in keys[self.rows_per_key :]:
+                del self.latest[k]
+
+    def table(self, batch_id: int, changed: int):
+        dataset = self.ctx.dataset
+        if dataset.has_top:
+            rows = self._top_rows()
+            title = f"batch {batch_id}: top {dataset.top} hashtags per window (times UTC)"
+        else:
+            rows = [self.latest[k] for k in sorted(self.latest)[: self.max_rows]]
+            title = f"batch {batch_id}: {changed} window(s) updated (times UTC)"
+        return self.rows_table(title, dataset.table_columns, rows)
+
+    def _top_rows(self) -> list[dict]:
+        by_window: dict[Any, list] = {}
+        for d in self.latest.values():
+            by_window.setdefault(d["window_start"], []).append(d)
+        out = []
+        for start in sorted(by_window, reverse=True):
+            ranked = sorted(by_window[start], key=lambda d: (-d["count"], d["hashtag"]))[: self.ctx.dataset.top]
+            out += [dict(d, rank=i + 1) for i, d in enumerate(ranked)]
+        return out
+
+    def rows_table(self, title: str, columns, rows):
+        from rich.table import Table
+
+        from rich import box
+
+        t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+        for c in columns:
+            left = c in ("symbol", "hashtag", "product_title", "value", "key", "product_category", "position")
+            t.add_column(c, justify="left" if left else "right", no_wrap=c != "value", max_width=60 if left else None)
+        for row in rows:
+            t.add_row(*(_fmt(row.get(c)) for c in columns))
+        return t
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.4f}" if abs(value) < 10 else f"{value:,.2f}"
+    if hasattr(value, "hour"):  # datetime
+        return value.strftime("%H:%M:%S")
+    if hasattr(value, "strftime"):  # date
+        return value.strftime("%Y-%m-%d")
+    return str(value)
