@@ -14,7 +14,6 @@ service accepted but whose answer was lost may be sent twice.
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Optional, S
 
 import click
 
+from streamlab.jsonl import SetAside
 from streamlab.records import Record
 
 if TYPE_CHECKING:  # annotations only: pydantic-settings costs ~0.15 s to import
@@ -107,36 +107,15 @@ class RetryPolicy:
         return rng.uniform(0, min(self.cap, self.base * (2 ** attempt)))
 
 
-class DeadLetter:
-    """JSON lines of records that could not be delivered, with the reason. Created on first use."""
+class DeadLetter(SetAside):
+    """JSON lines of records that could not be delivered, with the reason (see `streamlab.jsonl`):
+    `{"reason", "message", "key", "data", "time"}`. Created 0600 on first use."""
 
     def __init__(self, path: Path):
-        self.path = path
-        self.count = 0
-        self._fh = None
+        super().__init__(path)
 
     def write(self, entry: Entry, code: str, message: str = "") -> None:
-        if self._fh is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(self.path, "a", encoding="utf-8")
-        self._fh.write(
-            json.dumps(
-                {
-                    "reason": code,
-                    "message": message,
-                    "key": entry.key,
-                    "data": entry.data.decode("utf-8", errors="backslashreplace"),
-                    "time": time.time(),
-                }
-            )
-            + "\n"
-        )
-        self.count += 1
-
-    def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        self.add(code, message=message, key=entry.key, data=entry.data.decode("utf-8", errors="backslashreplace"))
 
 
 class Batcher:
