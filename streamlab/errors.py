@@ -47,3 +47,15 @@ class ConnectionFailed(StreamlabError):
     """A service could not be reached or refused us (endpoint down, broker unreachable, 401/451)."""
 
     exit_code = 5
+
+
+class PartialDelivery(StreamlabError):
+    """The run ended, but some records are in the dead-letter file instead of the target."""
+
+    exit_code = 6
+
+
+class Interrupted(StreamlabError):
+    """Aborted by a second Ctrl-C/SIGTERM (the summary and the dead-letter file say what is where)."""
+
+    exit_code = 130

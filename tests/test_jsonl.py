@@ -35,13 +35,13 @@ def test_set_aside_is_lazy_0600_in_new_folders_and_appends(tmp_path):
     assert list(lines[0]) == ["reason", "frame", "time"]  # reason first, time last
 
 
-def test_dead_letter_format_is_unchanged(tmp_path):
+def test_dead_letter_format(tmp_path):
     dl = DeadLetter(tmp_path / "dl.jsonl")
     dl.write(Entry(b"caf\xc3\xa9 \xff", "AAPL"), "RecordTooLarge", "too big")
     dl.close()
     (d,) = [json.loads(line) for line in (tmp_path / "dl.jsonl").read_text().splitlines()]
-    assert list(d) == ["reason", "message", "key", "data", "time"]
-    assert (d["reason"], d["message"], d["key"], d["data"]) == ("RecordTooLarge", "too big", "AAPL", "café \\xff")
+    assert list(d) == ["reason", "delivery", "message", "key", "data", "time"]  # + delivery (issue 17)
+    assert (d["reason"], d["delivery"], d["message"], d["key"], d["data"]) == ("RecordTooLarge", "rejected", "too big", "AAPL", "café \\xff")
     assert dl.count == 1 and mode(tmp_path / "dl.jsonl") == 0o600
 
 

@@ -20,7 +20,7 @@ import click
 
 from streamlab import console
 from streamlab.commands.common import aws_options
-from streamlab.errors import StreamlabError
+from streamlab.errors import Interrupted, StreamlabError
 from streamlab.pipeline import Limits, RunResult, run
 from streamlab.sinks import SINKS, Batcher, DeadLetter, Stats
 from streamlab.sources import SOURCES
@@ -80,10 +80,17 @@ def produce(
     if not quiet:
         _summary(result, source_name, sink, dl)
     elif dl.count:
-        console.warn(f"{dl.count:,} records could not be delivered; they are in {dl.path}")
+        _dead_letter_line(dl)
+    if result.reason == "aborted":
+        raise Interrupted("aborted by a second Ctrl-C/SIGTERM", f"{dl.count:,} records set aside in {dl.path}" if dl.count else "nothing was left undelivered")
     if result.error is not None:
         raise result.error
     return result
+
+
+def _dead_letter_line(dl: DeadLetter) -> None:
+    unsure = f" ({dl.unknown:,} marked 'delivery unknown': they may be in the target already)" if dl.unknown else ""
+    console.warn(f"{dl.count:,} records could not be delivered; they are in {dl.path}{unsure}")
 
 
 def _summary(result: RunResult, source_name: str, sink, dl: DeadLetter) -> None:
@@ -95,7 +102,7 @@ def _summary(result: RunResult, source_name: str, sink, dl: DeadLetter) -> None:
     extra = ", ".join(f"{k} {v:,}" for k, v in result.source_counters.items())
     console.info(line + (f"; {source_name}: {extra}" if extra else ""))
     if dl.count:
-        console.warn(f"{dl.count:,} records could not be delivered; they are in {dl.path}")
+        _dead_letter_line(dl)
 
 
 def _namespaced(p: click.Parameter) -> click.Parameter:
