@@ -97,3 +97,15 @@ def test_double_signal_accounts_for_every_record(emulator, kinesis, tmp_path, ru
     assert proc.returncode in (0, 130), err
     if proc.returncode == 130:
         assert "aborted" in err
+
+
+def test_an_unwritable_dead_letter_path_fails_before_producing(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    out = tmp_path / "out.jsonl"
+    proc = start_stdin(numbers_file(tmp_path, 3), "--sink", "file", "--path", str(out),
+                       "--dead-letter", str(blocker / "dl.jsonl"), home=tmp_path)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2, err
+    assert f"cannot write {blocker / 'dl.jsonl'}" in err and "Traceback" not in err
+    assert not out.exists() or out.read_text() == ""  # nothing produced

@@ -63,10 +63,11 @@ def produce(
     dead_letter: Optional[str] = None,
 ) -> RunResult:
     """Build source, sink and batcher, run the pipeline, print the summary. Used by `demo` too."""
+    dl = DeadLetter(Path(dead_letter) if dead_letter else default_dead_letter(settings, sink_name))
+    dl.check()  # an unwritable path fails now, not when the first record needs it
     source = SOURCES[source_name](settings, **(source_opts or {}))
     sink = SINKS[sink_name](settings, **(sink_opts or {}))
     sink.open()
-    dl = DeadLetter(Path(dead_letter) if dead_letter else default_dead_letter(settings, sink_name))
     batcher = Batcher(sink, dl, Stats())
     if not quiet:
         console.info(f"producing {source.describe()} -> {sink.describe()} (Ctrl-C stops and flushes)")
