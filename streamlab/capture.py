@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Optional, Union
 
 from streamlab.errors import ConfigError
+from streamlab.jsonl import JsonLinesFile
 
 FORMAT_VERSION = 1
 
@@ -31,29 +32,28 @@ def _open(path: Path, mode: str):
 
 
 class CaptureWriter:
+    """Writes a capture afresh (an existing file is replaced), created 0600 (see `streamlab.jsonl`)."""
+
     def __init__(self, path: Union[str, Path], source: str, clock: Callable[[], float], *, endpoint: Optional[str] = None):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = JsonLinesFile(path, truncate=True).open()
+        self.path = self.file.path
         self.clock = clock
         self.count = 0
-        self._fh = _open(self.path, "w")
         header = {"streamlab_capture": FORMAT_VERSION, "source": source, "started": clock()}
         if endpoint:
             header["endpoint"] = endpoint
-        self._fh.write(json.dumps(header) + "\n")
+        self.file.write(header)
         self._flushed_at = clock()
 
     def write(self, t: float, frame: str) -> None:
-        self._fh.write(json.dumps({"t": t, "frame": frame}) + "\n")
+        self.file.write({"t": t, "frame": frame})
         self.count += 1
         if t - self._flushed_at >= 1.0:
-            self._fh.flush()
+            self.file.flush()
             self._flushed_at = t
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        self.file.close()
 
 
 class Capture:

@@ -54,3 +54,15 @@ class Declined(StreamlabError):
     message as a plain line (it is an answer, not an error) and exits 1."""
 
     exit_code = 1
+
+
+class PartialDelivery(StreamlabError):
+    """The run ended, but some records are in the dead-letter file instead of the target."""
+
+    exit_code = 6
+
+
+class Interrupted(StreamlabError):
+    """Aborted by a second Ctrl-C/SIGTERM (the summary and the dead-letter file say what is where)."""
+
+    exit_code = 130

@@ -8,7 +8,9 @@ main thread is batching. `--rate` paces the source, `--count`/`--duration` end t
 Ctrl-C or SIGTERM end it cleanly: the signal only sets a flag, so no record is ever lost half-way
 through a hand-over or a send; within a tenth of a second the loop sees it, the source stops,
 everything already handed over is flushed, then the summary is printed. A second Ctrl-C/SIGTERM
-aborts at once (what the sink held goes to the dead-letter file).
+aborts at once: it cuts short only a send or a backoff sleep (never the bookkeeping around them),
+the batch whose send it cut goes to the dead-letter file as `delivery unknown`, everything else
+still on hand as `not sent`, and the run returns with reason "aborted" so the summary still prints.
 
 A sink that fails fatally (stream deleted, credentials revoked) ends the run the same way: the
 records still on hand go to the dead-letter file, the summary says so, then the error is raised.
@@ -24,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional
 
-from streamlab.sinks.base import Batcher, Stats
+from streamlab.sinks.base import Batcher, Interrupts, Stats
 from streamlab.sources.base import Source
 
 _DONE = object()
@@ -45,7 +47,7 @@ class Limits:
 class RunResult:
     stats: Stats
     elapsed: float
-    reason: str  # "count", "duration", "source ended", "interrupted", "sink failed"
+    reason: str  # "count", "duration", "source ended", "interrupted", "sink failed", "aborted"
     source_counters: dict = field(default_factory=dict)
     error: Optional[BaseException] = None
 
@@ -154,16 +156,41 @@ class _Feeder(threading.Thread):
             put(_DONE)
 
 
-class _StopFlag:
-    """Set by the first Ctrl-C/SIGTERM; the second one raises KeyboardInterrupt (abort)."""
+class _StopFlag(Interrupts):
+    """Set by the first Ctrl-C/SIGTERM; the second one sets `aborted`.
+
+    The abort raises KeyboardInterrupt only inside `interruptible()` (a send or a backoff sleep,
+    which the Batcher marks): raised anywhere else it could land between taking records from the
+    hand-over and recording their fate, and those records would be neither sent nor dead-lettered.
+    Elsewhere the loops look at `aborted` between steps.
+    """
 
     def __init__(self) -> None:
         self.requested = False
+        self.aborted = False
+        self._zone = 0
 
     def __call__(self, signum, frame) -> None:
-        if self.requested:
+        if not self.requested:
+            self.requested = True
+            return
+        self.aborted = True
+        if self._zone:
             raise KeyboardInterrupt
-        self.requested = True
+
+    def __enter__(self) -> None:
+        self._zone += 1
+        if self.aborted:
+            self._zone -= 1
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc) -> None:
+        self._zone -= 1
+
+    def check(self) -> None:
+        """At a safe point: act on an abort that arrived outside a send."""
+        if self.aborted:
+            raise KeyboardInterrupt
 
 
 @contextmanager
@@ -194,48 +221,65 @@ def run(
 
     Always flushes. A fatal sink error is returned in `RunResult.error` (after the dead-letter
     file got what was left), like an error of the source; the caller raises it after its summary.
+    An abort (second signal) returns reason "aborted" once every record is accounted for.
     """
-    stats = batcher.stats
     handoff = Handoff(queue_size)
-    feeder = _Feeder(source, handoff, limits, stats, clock, sleep)
+    feeder = _Feeder(source, handoff, limits, batcher.stats, clock, sleep)
     stop = _StopFlag()
+    batcher.interrupts = stop
     started = clock()
     error: Optional[BaseException] = None
     with _graceful_signals(stop):
         try:
-            try:
-                feeder.start()
-                if on_start:
-                    on_start()
-                reason = _pump(handoff, batcher, limits, stop, clock, started)
-            except Exception as exc:  # the sink failed for good: keep what is left, then report
-                reason, error = "sink failed", exc
-            # Stop the source and flush everything it already handed over (unless its end mark,
-            # and so everything before it, has been taken already).
-            source.stop()
-            if reason not in ENDED_BY_SOURCE:
-                try:
-                    _drain(handoff, batcher, feeder)
-                except Exception as exc:
-                    error = error or exc
-            try:
-                batcher.close()
-            except Exception as exc:
-                error = error or exc
-        except KeyboardInterrupt as exc:  # the second signal: abort, keeping what we hold on disk
-            source.stop()
-            handoff.close()
-            try:
-                batcher.abandon(exc)
-                batcher.add_all(x for x in handoff.take(0) if x is not _DONE)
-            finally:
-                batcher.close()
-            raise
+            reason, error = _run_and_flush(source, batcher, handoff, feeder, limits, stop, clock, started, on_start)
+        except KeyboardInterrupt as exc:  # the second signal: keep on disk what we still hold
+            reason = "aborted"
+            _abort(source, batcher, handoff, feeder, exc)
         finally:
             handoff.close()
             source.close()
     elapsed = clock() - started
-    return RunResult(stats, elapsed, reason, source.counters(), error or feeder.error)
+    return RunResult(batcher.stats, elapsed, reason, source.counters(), error or feeder.error)
+
+
+def _run_and_flush(source, batcher, handoff, feeder, limits, stop, clock, started, on_start):
+    """The normal run: pump, then stop the source and flush what it handed over. -> (reason, error)"""
+    error: Optional[BaseException] = None
+    try:
+        feeder.start()
+        if on_start:
+            on_start()
+        reason = _pump(handoff, batcher, limits, stop, clock, started)
+    except Exception as exc:  # the sink failed for good: keep what is left, then report
+        reason, error = "sink failed", exc
+    # Stop the source and flush everything it already handed over (unless its end mark,
+    # and so everything before it, has been taken already).
+    source.stop()
+    if reason not in ENDED_BY_SOURCE:
+        try:
+            _drain(handoff, batcher, feeder, stop)
+        except Exception as exc:
+            error = error or exc
+    stop.check()
+    try:
+        batcher.close()
+    except Exception as exc:
+        error = error or exc
+    return reason, error
+
+
+def _abort(source: Source, batcher: Batcher, handoff: Handoff, feeder: "_Feeder", exc: BaseException) -> None:
+    """Dead-letter everything still on hand (buffer, hand-over, what the feeder puts last)."""
+    source.stop()
+    handoff.close()
+    batcher.abandon(exc)
+    feeder.join(1.0)  # its last put, and its end mark, land before we take the rest
+    while True:
+        chunk = [x for x in handoff.take(0) if x is not _DONE]
+        if not chunk:
+            break
+        batcher.add_all(chunk)
+    batcher.close()
 
 
 def _pump(handoff: Handoff, batcher: Batcher, limits: Limits, stop: _StopFlag, clock, started: float) -> str:
@@ -263,10 +307,11 @@ def _pump(handoff: Handoff, batcher: Batcher, limits: Limits, stop: _StopFlag, c
         batcher.flush_if_due()
 
 
-def _drain(handoff: Handoff, batcher: Batcher, feeder: _Feeder) -> None:
+def _drain(handoff: Handoff, batcher: Batcher, feeder: _Feeder, stop: _StopFlag) -> None:
     """Hand everything still waiting to the batcher, until the feeder's end mark (5 s at most)."""
     deadline = time.monotonic() + 5.0
     while True:
+        stop.check()
         chunk = handoff.take(0.05)
         done = bool(chunk) and chunk[-1] is _DONE
         if done:

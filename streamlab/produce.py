@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from streamlab import console
+from streamlab.errors import Interrupted
 from streamlab.pipeline import Limits, RunResult, run
 from streamlab.sinks import SINKS, Batcher, DeadLetter, Stats
 from streamlab.sources import SOURCES
@@ -62,9 +63,10 @@ def open_sink(request: ProduceRequest, aws: Optional[AWS] = None):
 def produce(request: ProduceRequest, aws: Optional[AWS] = None) -> RunResult:
     """Build source, sink and batcher, run the pipeline, print the summary; raises the run's error."""
     settings = request.settings
+    dl = DeadLetter(Path(request.dead_letter) if request.dead_letter else default_dead_letter(settings, request.sink))
+    dl.check()  # an unwritable path fails now, not when the first record needs it
     source = SOURCES[request.source](settings, **dict(request.source_options))
     sink = open_sink(request, aws)
-    dl = DeadLetter(Path(request.dead_letter) if request.dead_letter else default_dead_letter(settings, request.sink))
     batcher = Batcher(sink, dl, Stats())
     quiet = request.quiet
     if not quiet:
@@ -79,10 +81,18 @@ def produce(request: ProduceRequest, aws: Optional[AWS] = None) -> RunResult:
     if not quiet:
         _summary(result, request.source, sink, dl)
     elif dl.count:
-        console.warn(f"{dl.count:,} records could not be delivered; they are in {dl.path}")
+        _dead_letter_line(dl)
+    if result.reason == "aborted":
+        raise Interrupted("aborted by a second Ctrl-C/SIGTERM",
+                          f"{dl.count:,} records set aside in {dl.path}" if dl.count else "nothing was left undelivered")
     if result.error is not None:
         raise result.error
     return result
+
+
+def _dead_letter_line(dl: DeadLetter) -> None:
+    unsure = f" ({dl.unknown:,} marked 'delivery unknown': they may be in the target already)" if dl.unknown else ""
+    console.warn(f"{dl.count:,} records could not be delivered; they are in {dl.path}{unsure}")
 
 
 def _summary(result: RunResult, source_name: str, sink, dl: DeadLetter) -> None:
@@ -94,4 +104,4 @@ def _summary(result: RunResult, source_name: str, sink, dl: DeadLetter) -> None:
     extra = ", ".join(f"{k} {v:,}" for k, v in result.source_counters.items())
     console.info(line + (f"; {source_name}: {extra}" if extra else ""))
     if dl.count:
-        console.warn(f"{dl.count:,} records could not be delivered; they are in {dl.path}")
+        _dead_letter_line(dl)

@@ -14,7 +14,6 @@ service accepted but whose answer was lost may be sent twice.
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from dataclasses import dataclass
@@ -23,6 +22,8 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Optional, S
 
 import click
 
+from streamlab.errors import StreamlabError
+from streamlab.jsonl import SetAside
 from streamlab.records import Record
 
 if TYPE_CHECKING:  # annotations only: pydantic-settings costs ~0.15 s to import
@@ -31,10 +32,18 @@ if TYPE_CHECKING:  # annotations only: pydantic-settings costs ~0.15 s to import
 MiB = 1024 * 1024
 
 
+#: what a dead-letter line says about where the record may be (its `delivery` field)
+REJECTED = "rejected"  # the service answered no: resending cannot duplicate it
+NOT_SENT = "not sent"  # it never left this process: resending cannot duplicate it
+UNKNOWN = "delivery unknown"  # a request carrying it may have reached the service: resending may duplicate
+
+
 @dataclass(slots=True)
 class Entry:
     data: bytes
     key: Optional[str]
+    #: an attempt ended without an answer (timeout, reset, interrupt): it may be there already
+    unsure: bool = False
 
 
 @dataclass(slots=True)
@@ -42,15 +51,38 @@ class Failure:
     index: int
     code: str
     message: str = ""
+    #: True when the request may have reached the service (read timeout, reset, no ack in time)
+    unsure: bool = False
 
 
 class RetryBatch(Exception):
-    """The whole call failed in a way worth retrying (throttled, connection reset)."""
+    """The whole call failed in a way worth retrying (throttled, connection reset).
 
-    def __init__(self, code: str, message: str = ""):
+    `unsure`: the request may have reached the service (a reset or read timeout after sending);
+    False when it surely did not (refused, throttled: the service said no)."""
+
+    def __init__(self, code: str, message: str = "", *, unsure: bool = False):
         super().__init__(f"{code}: {message}" if message else code)
         self.code = code
         self.message = message
+        self.unsure = unsure
+
+
+class Interrupts:
+    """What the Batcher asks whoever handles signals (the pipeline's stop flag; this default never
+    interrupts): `interruptible()` marks a send or a backoff sleep, the only places a second
+    Ctrl-C may cut short, so an abort never lands between taking records and recording their fate."""
+
+    aborted = False
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def interruptible(self) -> "Interrupts":
+        return self
 
 
 class Sink:
@@ -107,36 +139,21 @@ class RetryPolicy:
         return rng.uniform(0, min(self.cap, self.base * (2 ** attempt)))
 
 
-class DeadLetter:
-    """JSON lines of records that could not be delivered, with the reason. Created on first use."""
+class DeadLetter(SetAside):
+    """JSON lines of records that could not be delivered, with the reason (see `streamlab.jsonl`):
+    `{"reason", "delivery", "message", "key", "data", "time"}`; `delivery` is REJECTED, NOT_SENT
+    or UNKNOWN (only those may already be in the target). Created 0600 on first use."""
 
     def __init__(self, path: Path):
-        self.path = path
-        self.count = 0
-        self._fh = None
+        super().__init__(path)
+        self.unknown = 0
 
-    def write(self, entry: Entry, code: str, message: str = "") -> None:
-        if self._fh is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(self.path, "a", encoding="utf-8")
-        self._fh.write(
-            json.dumps(
-                {
-                    "reason": code,
-                    "message": message,
-                    "key": entry.key,
-                    "data": entry.data.decode("utf-8", errors="backslashreplace"),
-                    "time": time.time(),
-                }
-            )
-            + "\n"
-        )
-        self.count += 1
-
-    def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+    def write(self, entry: Entry, code: str, message: str = "", delivery: str = REJECTED) -> None:
+        if entry.unsure:
+            delivery = UNKNOWN  # an earlier attempt may have landed, whatever the last one said
+        self.unknown += delivery == UNKNOWN
+        self.add(code, delivery=delivery, message=message, key=entry.key,
+                 data=entry.data.decode("utf-8", errors="backslashreplace"))
 
 
 class Batcher:
@@ -165,6 +182,9 @@ class Batcher:
         self._first_at: Optional[float] = None
         #: the fatal error of an earlier send; once set, batches go straight to the dead-letter file
         self.broken: Optional[BaseException] = None
+        #: set by the pipeline to its stop flag: where a second signal may cut a send short
+        self.interrupts: Interrupts = Interrupts()
+        self._closed = False
 
     # -- buffering --------------------------------------------------------------------------
     def add(self, record: Record) -> None:
@@ -175,19 +195,20 @@ class Batcher:
 
         One loop for many records, with the sink's limits looked up once: the pipeline hands
         records over in chunks, and at 50k records/s per-record attribute lookups add up.
-        If the sink fails for good part-way, the rest of `records` still goes through the buffer
-        (and so to the dead-letter file, see `broken`) before the error is raised.
+        If the sink fails for good part-way, or an abort cuts a send short, the rest of `records`
+        still goes through the buffer (and so to the dead-letter file, see `broken`) before the
+        error (or KeyboardInterrupt) is raised: every record handed in is accounted for.
         """
         sink = self.sink
         size_of = sink.entry_size
         limit = sink.max_record_bytes
         max_records, max_bytes = sink.max_batch_records, sink.max_batch_bytes
-        fatal: Optional[Exception] = None
+        fatal: Optional[BaseException] = None
         for record in records:
             entry = Entry(record.to_bytes(), record.key())
             size = size_of(entry)
             if limit is not None and size > limit:
-                self._dead(entry, "RecordTooLarge", f"{size} bytes > the sink's limit of {limit}")
+                self._dead(entry, "RecordTooLarge", f"{size} bytes > the sink's limit of {limit}", NOT_SENT)
                 continue
             buf = self._buf
             if buf and (len(buf) >= max_records or self._buf_bytes + size > max_bytes):
@@ -202,11 +223,14 @@ class Batcher:
         if fatal is not None:
             raise fatal
 
-    def _flush_noting(self, fatal: Optional[Exception]) -> Optional[Exception]:
-        """flush(), returning (not raising) the first fatal error; KeyboardInterrupt still aborts."""
+    def _flush_noting(self, fatal: Optional[BaseException]) -> Optional[BaseException]:
+        """flush(), returning (not raising) the first fatal error or abort; `broken` is set by then,
+        so the rest of the chunk is dead-lettered without another send."""
         try:
             self.flush()
-        except Exception as exc:
+        except BaseException as exc:
+            if self.broken is None:
+                self.broken = exc
             return fatal or exc
         return fatal
 
@@ -234,29 +258,23 @@ class Batcher:
     def _deliver(self, batch: list[Entry]) -> None:
         if self.broken is not None:
             # Sending again after a fatal error would only fail again (and slowly): keep the records.
+            why = "the run was aborted" if isinstance(self.broken, KeyboardInterrupt) else f"the sink failed earlier: {self.broken}"
             for entry in batch:
-                self._dead(entry, "NotSent", f"the sink failed earlier: {self.broken}")
+                self._dead(entry, "NotSent", why, NOT_SENT)
             return
         pending = batch
         attempt = 0
         while True:
-            try:
-                failures = self.sink.send(pending)
-            except RetryBatch as exc:
-                failures = [Failure(i, exc.code, exc.message) for i in range(len(pending))]
-            except BaseException as exc:
-                # Fatal (stream deleted, credentials revoked) or interrupted: keep what we hold.
-                for entry in pending:
-                    self._dead(entry, "NotSent", "the sink failed before these were delivered")
-                if not isinstance(exc, KeyboardInterrupt):
-                    self.broken = exc
-                raise
+            failures = self._attempt(pending)
             self.stats.batches += 1
             ok = len(pending) - len(failures)
             self.stats.sent += ok
             self.stats.bytes += sum(len(e.data) for e in pending) - sum(len(pending[f.index].data) for f in failures)
             if not failures:
                 return
+            for f in failures:
+                if f.unsure:
+                    pending[f.index].unsure = True
             attempt += 1
             if attempt >= self.retry.attempts:
                 for f in failures:
@@ -264,7 +282,34 @@ class Batcher:
                 return
             self.stats.retried += len(failures)
             pending = [pending[f.index] for f in failures]
-            self.sleep(self.retry.delay(attempt, self.rng))
+            try:
+                with self.interrupts.interruptible():
+                    self.sleep(self.retry.delay(attempt, self.rng))
+            except KeyboardInterrupt:  # aborted while waiting to resend: nothing is in flight
+                for entry, f in zip(pending, failures):
+                    self._dead(entry, f.code, f"{f.message} (aborted before the next attempt)")
+                raise
+
+    def _attempt(self, pending: list[Entry]) -> list[Failure]:
+        """One send; a fatal error or an abort dead-letters `pending` and propagates."""
+        try:
+            with self.interrupts.interruptible():
+                return self.sink.send(pending)
+        except RetryBatch as exc:
+            return [Failure(i, exc.code, exc.message, exc.unsure) for i in range(len(pending))]
+        except KeyboardInterrupt:
+            # The abort cut the request short: it may have reached the service, or not.
+            for entry in pending:
+                self._dead(entry, "Interrupted", "aborted while these were being sent", UNKNOWN)
+            raise
+        except BaseException as exc:
+            # Fatal (stream deleted, credentials revoked): the service answered, nothing was written.
+            # Anything else unexpected may have failed half-way through the request.
+            delivery = REJECTED if isinstance(exc, StreamlabError) else UNKNOWN
+            for entry in pending:
+                self._dead(entry, "NotSent", "the sink failed before these were delivered", delivery)
+            self.broken = exc
+            raise
 
     def abandon(self, reason: BaseException) -> None:
         """Give up on the sink (an abort): what is buffered, and anything added later, is dead-lettered."""
@@ -272,15 +317,18 @@ class Batcher:
             self.broken = reason
         self.flush()
 
-    def _dead(self, entry: Entry, code: str, message: str) -> None:
-        self.dead_letter.write(entry, code, message)
+    def _dead(self, entry: Entry, code: str, message: str, delivery: str = REJECTED) -> None:
+        self.dead_letter.write(entry, code, message, delivery)
         self.stats.failed += 1
 
     def close(self) -> None:
+        """Flush, then release the sink (once, even if close() runs again after an abort)."""
         try:
             self.flush()
         finally:
             try:
-                self.sink.close()
+                if not self._closed:
+                    self._closed = True
+                    self.sink.close()
             finally:
                 self.dead_letter.close()

@@ -15,7 +15,8 @@ import click
 
 from streamlab.errors import ConnectionFailed
 from streamlab.records import RawRecord, Trade
-from streamlab.sources.websocket_base import FeedError, Malformed, Reconnect, WebSocketSource, live_options, loads, split_symbols
+from streamlab.sources.frame_feed import FeedError, Malformed, Reconnect, loads, split_symbols
+from streamlab.sources.websocket_base import WebSocketSource, live_options
 
 DEFAULT_HOST = "stream.binance.com:9443"
 

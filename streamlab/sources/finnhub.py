@@ -15,7 +15,8 @@ import click
 
 from streamlab.errors import ConfigError, ConnectionFailed
 from streamlab.records import RawRecord, Trade
-from streamlab.sources.websocket_base import FeedError, Malformed, WebSocketSource, live_options, loads, split_symbols
+from streamlab.sources.frame_feed import FeedError, Malformed, loads, split_symbols
+from streamlab.sources.websocket_base import WebSocketSource, live_options
 
 URL = "wss://ws.finnhub.io"
 DEFAULT_SYMBOLS = "BINANCE:BTCUSDT"

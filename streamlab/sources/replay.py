@@ -48,7 +48,7 @@ class ReplaySource(Source):
         self.capture = Capture(self.opts["capture"])
         self.speed = parse_speed(self.opts.get("speed"))
         from streamlab.sources import SOURCES  # late: the registry imports this module
-        from streamlab.sources.websocket_base import FrameFeed
+        from streamlab.sources.frame_feed import FrameFeed
 
         cls = SOURCES.get(self.capture.source)
         if cls is None or not issubclass(cls, FrameFeed):
@@ -57,7 +57,7 @@ class ReplaySource(Source):
         self.feed = cls(settings, for_replay=True, raw=bool(self.opts.get("raw")), clock=self.clock)
 
     def records(self) -> Iterator[Record]:
-        from streamlab.sources.websocket_base import Reconnect
+        from streamlab.sources.frame_feed import Reconnect
 
         handle, speed = self.feed.handle, self.speed
         first: Optional[float] = None

@@ -12,10 +12,10 @@ connecting and how to `parse(text, ingest_ms)` one text frame into records. This
   at once, without backoff;
 - handshake failures become one `ConnectionFailed` line (401, 451, DNS, refused...); the URL that
   carries a secret is never printed;
-- counters for the progress line: frames, records, reconnects, malformed, errors;
-- malformed frames are counted and set aside in a dead-letter file, never stop the stream;
-- `--record FILE` writes every text frame with its receive time (see `streamlab.capture`), and
-  `replay` runs a capture through the same `handle()`, so replay reproduces a live run exactly.
+- `--record FILE` writes every text frame with its receive time (see `streamlab.capture`).
+
+What becomes of a text frame (parse, counters, malformed frames set aside) is `frame_feed.FrameFeed`,
+shared with `replay`, so replay reproduces a live run exactly.
 
 Guarantees and limits: frames the server sent before a drop are all delivered (TCP gives us what
 was sent before the FIN); what the provider publishes while we are reconnecting is lost (neither
@@ -26,34 +26,19 @@ reopens, so it costs one handshake's worth of trades (~0.1-0.5 s).
 from __future__ import annotations
 
 import collections
-import json
 import socket
-import time
-from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterator, Optional
+from typing import Callable, ClassVar, Iterator, Optional
 from urllib.parse import urlsplit
 
 import click
 
 from streamlab import console
-from streamlab.errors import ConfigError, ConnectionFailed
+from streamlab.errors import ConnectionFailed
 from streamlab.records import Record
-from streamlab.sources.base import Source
+from streamlab.sources.frame_feed import FrameFeed, Reconnect
 
 RECV_POLL = 0.25  # seconds: how often a blocked receive checks stop() and the watchdog
 MAX_MESSAGE = 16 * 1024 * 1024  # bytes: a bigger frame means a broken or hostile endpoint
-
-
-class Malformed(Exception):
-    """A frame that cannot be parsed; counted and set aside."""
-
-
-class FeedError(Exception):
-    """The provider reported an error in-band (e.g. Finnhub's invalid symbol); shown and counted."""
-
-
-class Reconnect(Exception):
-    """The provider asked us to reconnect (e.g. Binance `serverShutdown`)."""
 
 
 class Handshake(Exception):
@@ -111,75 +96,6 @@ def live_options() -> tuple[click.Option, ...]:
         click.Option(["--idle-timeout"], type=click.FloatRange(min=0.05), default=60.0, show_default=True, help="Reconnect when nothing at all (data or ping) arrives for this many seconds."),
         click.Option(["--record"], type=click.Path(dir_okay=False), default=None, help="Also write every received frame with its receive time to this file (JSON lines; gzip if it ends in .gz), for `produce replay`."),
     )
-
-
-class FrameFeed(Source):
-    """Turns text frames into records: shared by the live websocket sources and `replay`."""
-
-    #: provider-level in-band control frames are handled by parse(); these are the counters shown
-    def __init__(self, settings, **kw):
-        super().__init__(settings, **kw)
-        self.raw = bool(self.opts.get("raw"))
-        self.n_frames = 0
-        self.n_records = 0
-        self.n_reconnects = 0
-        self.n_malformed = 0
-        self.n_errors = 0
-        self._shown_errors: set[str] = set()
-        self._malformed_fh = None
-        self.malformed_path: Optional[Path] = None
-
-    # -- the provider-specific part -------------------------------------------------------------
-    def parse(self, text: str, ingest_ms: int) -> list[Record]:
-        """Records in one text frame ([] for heartbeats). Raise Malformed, FeedError or Reconnect."""
-        raise NotImplementedError
-
-    # -- shared ---------------------------------------------------------------------------------
-    def handle(self, text: str, ingest_ms: int) -> list[Record]:
-        """parse() plus the bookkeeping; Reconnect propagates, everything else is absorbed."""
-        self.n_frames += 1
-        try:
-            out = self.parse(text, ingest_ms)
-        except Malformed as exc:
-            self.set_aside(text, str(exc))
-            return []
-        except FeedError as exc:
-            self.n_errors += 1
-            msg = str(exc)
-            if msg not in self._shown_errors:  # show each distinct error once, count all
-                self._shown_errors.add(msg)
-                console.warn(f"{self.name} says: {msg}")
-            return []
-        self.n_records += len(out)
-        return out
-
-    def set_aside(self, text: str, reason: str) -> None:
-        self.n_malformed += 1
-        if self._malformed_fh is None:
-            self.malformed_path = Path(self.opts.get("malformed_file") or (
-                self.settings.state_dir / "dead-letter" / f"{self.name}-malformed-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
-            ))
-            self.malformed_path.parent.mkdir(parents=True, exist_ok=True)
-            self._malformed_fh = open(self.malformed_path, "a", encoding="utf-8")
-        self._malformed_fh.write(json.dumps({"reason": reason, "frame": text, "time": self.clock()}) + "\n")
-        self._malformed_fh.flush()
-
-    def counters(self) -> dict[str, int]:
-        out = {
-            "frames": self.n_frames,
-            "records": self.n_records,
-            "reconnects": self.n_reconnects,
-            "malformed": self.n_malformed,
-        }
-        if self.n_errors:
-            out["errors"] = self.n_errors
-        return out
-
-    def close(self) -> None:
-        if self._malformed_fh is not None:
-            self._malformed_fh.close()
-            self._malformed_fh = None
-            console.warn(f"{self.n_malformed:,} malformed frames set aside in {self.malformed_path}")
 
 
 class WebSocketSource(FrameFeed):
@@ -318,6 +234,11 @@ class WebSocketSource(FrameFeed):
         websocket-client does the handshake and sends; frames are read here, in bulk: its own
         recv() costs 2-3 syscalls and an object per frame (~25 us), which at Binance's busiest
         minutes is most of a core. RFC 6455 framing is small: 2-14 header bytes, then the payload.
+
+        This is the one function here over ~60 lines, on purpose: it is the per-frame hot loop
+        (80k frames/s in benchmarks/websocket_ingest.py), and splitting the header decoding or the
+        opcode dispatch into helpers adds a call and its locals per frame; everything that is not
+        per-frame (connect, backoff, watchdog policy, what a text frame becomes) lives elsewhere.
         """
         sock = ws.sock
         clock, handle, recorder, stop = self.clock, self.handle, self._recorder, self._stop
@@ -452,25 +373,3 @@ class WebSocketSource(FrameFeed):
 
 def _is_websocket_error(exc: BaseException) -> bool:
     return (type(exc).__module__ or "").startswith("websocket")
-
-
-def split_symbols(text: Optional[str], *, lower: bool = False, default: str) -> list[str]:
-    """`A, B,,c` -> ['A', 'B', 'c'] (order kept, duplicates dropped); ConfigError when empty."""
-    items = []
-    for part in (text if text is not None else default).split(","):
-        part = part.strip()
-        if lower:
-            part = part.lower()
-        if part and part not in items:
-            items.append(part)
-    if not items:
-        raise ConfigError("--symbols is empty", f"give at least one symbol, e.g. --symbols {default}")
-    return items
-
-
-def loads(text: str) -> Any:
-    """json.loads that raises Malformed."""
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise Malformed(f"not JSON: {exc}") from None
