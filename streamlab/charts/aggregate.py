@@ -192,18 +192,27 @@ def value_per_symbol(trades: Iterable[dict]) -> Values:
     USD-like quotes count 1:1; other quotes use the latest <quote>USDT/<quote>USD price in the
     same trades ("stream" prices); a symbol whose quote has none is listed in `unpriced`."""
     trades = list(trades)
-    latest = {s: d["price"] for s, d in latest_prices(trades).items()}
-    usd = {}
-    for s, p in latest.items():
-        base, q = quote_of(s)
-        if q in USD_QUOTES:
-            usd.setdefault(base, (s, p))
     quoted: dict[str, float] = {}
     units: dict[str, float] = {}
+    add_value(trades, quoted, units)
+    return values_in_usd(quoted, units, {s: d["price"] for s, d in latest_prices(trades).items()})
+
+
+def add_value(trades: Iterable[dict], quoted: dict[str, float], units: dict[str, float]) -> None:
+    """Fold trades into per-symbol sums of price x volume (in the quote asset) and of volume."""
     for r in trades:
         if r.get("volume") and r.get("price") is not None:
             quoted[r["symbol"]] = quoted.get(r["symbol"], 0.0) + float(r["price"]) * float(r["volume"])
             units[r["symbol"]] = units.get(r["symbol"], 0.0) + float(r["volume"])
+
+
+def values_in_usd(quoted: dict[str, float], units: dict[str, float], latest: dict[str, float]) -> Values:
+    """The sums of `add_value` in USD, converted with `latest` (symbol -> latest price)."""
+    usd = {}
+    for s, p in sorted(latest.items()):
+        base, q = quote_of(s)
+        if q in USD_QUOTES:
+            usd.setdefault(base, (s, p))
     rows, converted, unpriced = [], {}, []
     for s, v in quoted.items():
         _, q = quote_of(s)

@@ -70,8 +70,9 @@ class Output:
 
         return self.fs.get_file_info(f"{self.base}/{kind}").type == fs.FileType.Directory
 
-    def batches(self, kind: str) -> list[int]:
-        """The complete `batch_id=N` folders under `kind`, in order."""
+    def batches(self, kind: str, skip: frozenset = frozenset()) -> list[int]:
+        """The complete `batch_id=N` folders under `kind`, in order, except those in `skip` (not
+        even looked into: on S3 each look is a request)."""
         from pyarrow import fs
 
         folder = f"{self.base}/{kind}" if kind else self.base
@@ -82,7 +83,7 @@ class Output:
         ids = []
         for info in infos:
             m = BATCH.match(info.base_name)
-            if m and info.type == fs.FileType.Directory and self._complete(info.path):
+            if m and int(m.group(1)) not in skip and info.type == fs.FileType.Directory and self._complete(info.path):
                 ids.append(int(m.group(1)))
         return sorted(ids)
 
@@ -129,8 +130,9 @@ def plain_rows(table) -> list[dict]:
     return pa.table(cols).to_pylist() if cols else []
 
 
-def open_output(path: str, settings=None) -> Output:
-    """The consume output at `path` (a folder, file://, or s3://bucket/prefix; s3a:// works too)."""
+def open_output(path: str, settings=None, must_exist: bool = True) -> Output:
+    """The consume output at `path` (a folder, file://, or s3://bucket/prefix; s3a:// works too).
+    `must_exist=False`: a local folder consume has not created yet is fine (the dashboard waits)."""
     _pyarrow()
     from pyarrow import fs
 
@@ -154,7 +156,7 @@ def open_output(path: str, settings=None) -> Output:
             raise ResourceNotFound(f"S3 bucket {u.netloc} not found", "check --path (the one consume wrote to)")
         return out
     local = Path(path.removeprefix("file://")).expanduser().resolve()
-    if not local.is_dir():
+    if must_exist and not local.is_dir():
         raise ResourceNotFound(f"{local} does not exist", "give the --path consume wrote to (e.g. --path ./streamlab-output)")
     return Output(str(local), fs.LocalFileSystem(), str(local))
 
@@ -173,7 +175,7 @@ class Incremental:
 
     def new_rows(self, kind: str, columns: Optional[list[str]] = None) -> list[dict]:
         done = self.seen.setdefault(kind, set())
-        fresh = [b for b in self.output.batches(kind) if b not in done]
+        fresh = self.output.batches(kind, skip=frozenset(done))
         rows = self.output.read(kind, fresh, columns)
         done.update(fresh)
         return rows
