@@ -91,7 +91,8 @@ def _hashtags(out: Output, req: Request) -> Chart:
         starts, series = agg.hashtag_trend(rows, req.top, req.since, req.until)
         if not starts:
             raise _empty("hashtag windows", out, req, "point --path at `consume --dataset tweets --sink parquet` output")
-        return Chart("trend", f"Top {len(series)} hashtags over {len(starts)} windows", (starts, series), f"from {source}")
+        note = ", 0 = not in that window's top N (consume writes the top N per window)" if source == "windows/" else ""
+        return Chart("trend", f"Top {len(series)} hashtags over {len(starts)} windows", (starts, series), f"from {source}{note}")
     data = agg.hashtags_per_window(rows, req.top, since=req.since, until=req.until)
     if not data:
         raise _empty("hashtag windows", out, req, "point --path at `consume --dataset tweets --sink parquet` output")

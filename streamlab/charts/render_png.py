@@ -95,7 +95,7 @@ def _hashtags(fig, chart: Chart) -> None:
     cols = min(n, 3)
     rows = (n + cols - 1) // cols
     axes = fig.subplots(rows, cols, squeeze=False)
-    fig.subplots_adjust(left=0.12, right=0.97, top=0.85, bottom=0.06, hspace=0.45, wspace=0.55)
+    fig.subplots_adjust(left=0.15, right=0.97, top=0.85, bottom=0.06, hspace=0.45, wspace=0.8)  # room for long tags
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     for ax, (start, tags) in zip(axes.flat, chart.data):
