@@ -35,6 +35,7 @@ demo: install
 
 # pytest exits 5 when it collected no test: treat that as a failure, never a pass (both runs).
 test: install
+	@if [ "$$(id -u)" = 0 ] && ! command -v chromium >/dev/null; then echo "installing Debian's chromium for the browser tests (apt-get, ~95 s)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; \
 	if [ $$rc -ne 0 ]; then exit $$rc; fi
