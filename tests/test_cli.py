@@ -160,3 +160,21 @@ def test_no_option_anywhere_accepts_a_secret():
                 offending.append(f"{path} {p.opts}")
     assert seen > 100  # every command, source and sink option was looked at
     assert offending == []
+
+
+def test_the_shipped_test_doubles_import_nothing_heavy():
+    code = ("import sys, streamlab.testing\n"
+            "print([m for m in ('boto3', 'botocore', 'pyspark', 'kafka', 'moto', 'pyarrow', 'pandas', 'pydantic') if m in sys.modules])")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and p.stdout.strip() == "[]", p.stdout + p.stderr
+
+
+def test_the_shipped_test_doubles_run_a_source_into_a_sink(tmp_path):
+    """The README's example for users testing their own sources and sinks works as written."""
+    from streamlab.testing import Pause, RecordingSink, ScriptedSource, read_dead_letters, run_pipeline
+
+    sink = RecordingSink(max_batch_records=2)
+    result = run_pipeline(ScriptedSource(["a", Pause(0.01), "b", "c", "d"]), sink, dead_letter=tmp_path / "dl.jsonl", count=3)
+    assert result.reason == "count" and result.stats.sent == 3 and sink.opened and sink.closed
+    assert sink.delivered == [b"a", b"b", b"c"] and all(len(c) <= 2 for c in sink.calls)
+    assert read_dead_letters(tmp_path / "dl.jsonl") == []
