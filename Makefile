@@ -10,25 +10,41 @@ VENV35      := .venv-spark35
 STAMP35     := $(VENV35)/.installed
 PYSPARK35   ?= pyspark>=3.5,<3.6
 PYTEST35_ARGS ?=
+# What each venv installs. pyproject.toml keeps ranges (for users); the venvs install exactly the
+# tested set, pinned in a lock file per venv (pyspark differs between them), which
+# `make upgrade-deps` regenerates from these same lists.
+REQS      := -e ".[all,dev]"
+LOCK      := constraints.txt
+REQS35    := "$(PYSPARK35)" "pyarrow>=15" "pandas<3" -e ".[local,dev]"
+LOCK35    := constraints-spark35.txt
+# setuptools' build of the editable install prints an informational "Editable installation ...
+# folders with the same name as your package" block even under pip -q; only that one is muted.
+PIP_QUIET := PYTHONWARNINGS="ignore:Editable installation"
 
-.PHONY: install install-spark35 demo test test-spark35 bench lint clean
+.PHONY: install install-spark35 upgrade-deps demo test test-spark35 bench lint clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[all,dev]"
+	@$(BIN)/python -m pip install -q --upgrade pip
+	$(PIP_QUIET) $(BIN)/python -m pip install -q -c $(LOCK) $(REQS)
 	@touch $(STAMP)
 
 install-spark35: $(STAMP35)
 
-$(STAMP35): pyproject.toml
+$(STAMP35): pyproject.toml $(LOCK35)
 	@test -x $(VENV35)/bin/python || $(PYTHON) -m venv $(VENV35)
-	$(VENV35)/bin/python -m pip install -q --upgrade pip
-	$(VENV35)/bin/python -m pip install -q "$(PYSPARK35)" "pyarrow>=15" "pandas<3" -e ".[local,dev]"
+	@$(VENV35)/bin/python -m pip install -q --upgrade pip
+	$(PIP_QUIET) $(VENV35)/bin/python -m pip install -q -c $(LOCK35) $(REQS35)
 	@$(VENV35)/bin/python -c "import pyspark, sys; v = pyspark.__version__; print('pyspark', v, 'in $(VENV35)'); sys.exit(not v.startswith('3.5.'))"
 	@touch $(STAMP35)
+
+# Newest versions the ranges allow, each lock resolved in a fresh temporary venv; then `make test`
+# reinstalls both venvs from the new locks (their stamps depend on them) and tests that set.
+upgrade-deps:
+	@PYTHON=$(PYTHON) scripts/upgrade_deps.sh $(LOCK) $(REQS)
+	@PYTHON=$(PYTHON) scripts/upgrade_deps.sh $(LOCK35) $(REQS35)
 
 demo: install
 	$(BIN)/streamlab demo

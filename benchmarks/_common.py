@@ -1,6 +1,9 @@
-"""Helpers shared by the benchmark scripts: a results table, fresh streams, a one-core pin.
+"""Helpers shared by the benchmark scripts: a results table, targets and the exit code, fresh
+streams, a one-core pin.
 
-Not a benchmark itself (running it does nothing). Benchmarks print figures; they assert nothing.
+Not a benchmark itself (running it does nothing). Benchmarks print figures and judge their targets
+with `Targets`: a missed target, or one that cannot be measured here, makes the script exit 1, so
+`make bench` fails on it.
 """
 
 from __future__ import annotations
@@ -34,6 +37,40 @@ def _fmt(v: object) -> str:
     if isinstance(v, int):
         return f"{v:,}"
     return str(v)
+
+
+class Targets:
+    """A benchmark's targets: one printed line each, then the exit code (`sys.exit(targets.exit())`).
+
+    `check` judges a figure, `unmeasured` says a figure cannot be measured here (and why): either
+    way a target that is not met fails the run, never passes in silence."""
+
+    def __init__(self, benchmark: str):
+        self.benchmark = benchmark
+        self.judged = 0
+        self.failed: list[str] = []
+
+    def check(self, what: str, met: bool, figure: str) -> bool:
+        """Print `target <what>: met|MISSED (<figure>)`; `what` holds the bound, e.g. '>= 40x the loop'."""
+        self.judged += 1
+        print(f"target {what}: {'met' if met else 'MISSED'} ({figure})")
+        if not met:
+            self.failed.append(what)
+        return met
+
+    def unmeasured(self, what: str, why: str) -> None:
+        self.judged += 1
+        print(f"target {what}: NOT MEASURED ({why})")
+        self.failed.append(what)
+
+    def exit(self) -> int:
+        """0 when every target was measured and met, else 1, with one closing line saying which."""
+        if self.failed:
+            print(f"{self.benchmark}: {len(self.failed)} of {self.judged} target(s) missed or not measured: "
+                  + "; ".join(self.failed) + " (exit 1)")
+            return 1
+        print(f"{self.benchmark}: {self.judged} target(s) met")
+        return 0
 
 
 def median(xs: Sequence[float]) -> float:

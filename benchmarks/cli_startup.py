@@ -41,8 +41,10 @@ def main() -> int:
     print(f"cli_startup: {script}")
     c.table(["command", "runs", "median s", "min s", "max s"], rows)
     m = medians["streamlab --help"]
-    print(f"\nstreamlab --help median {m:.3f} s (target <= {TARGET} s): {'OK' if m <= TARGET else 'MISSED'}")
-    return 0
+    targets = c.Targets("cli_startup")
+    print()
+    targets.check(f"streamlab --help median <= {TARGET} s", m <= TARGET, f"{m:.3f} s")
+    return targets.exit()
 
 
 if __name__ == "__main__":

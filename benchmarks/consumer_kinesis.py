@@ -78,7 +78,7 @@ LABELS = {
 }
 
 
-def main() -> None:
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=20_000)
     ap.add_argument("--shards", type=int, default=2)
@@ -117,8 +117,10 @@ def main() -> None:
             f"from start() ({len(wall)} run(s); first run {spark_[0]:,.0f} / {wall[0]:,.0f})"
         )
     reader = c.median([r[5] for r in rows if r[0] == "reader only"])
-    print(f"target >= 5,000 records/s for the reader after start-up: {'met' if reader >= 5000 else 'NOT met'} ({reader:,.0f})")
+    targets = c.Targets("consumer_kinesis")
+    targets.check(">= 5,000 records/s for the reader after start-up", reader >= 5000, f"{reader:,.0f} records/s")
+    return targets.exit()
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -115,7 +115,7 @@ def available(source: str) -> bool:
     return source in READERS
 
 
-def main() -> None:
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=50_000)
     ap.add_argument("--runs", type=int, default=1)
@@ -170,14 +170,15 @@ def main() -> None:
     print()
     c.table(["source", "measured", "run", "records", "wall s", "wall rec/s", "spark rec/s", "vs files"], rows)
     print()
+    targets = c.Targets("consumer_sources")
     for what in ("reader", "consumer"):
         if ("kafka", what) in rates:
             ratio = c.median(rates[("kafka", what)]) / c.median(rates[("files", what)])
-            verdict = "met" if ratio >= 0.5 else "NOT met"
-            print(f"target kafka >= 0.5x files ({what}): {verdict} ({ratio:.2f}x)")
+            targets.check(f"kafka >= 0.5x files ({what})", ratio >= 0.5, f"{ratio:.2f}x")
         else:
-            print(f"target kafka >= 0.5x files ({what}): not available yet")
+            targets.unmeasured(f"kafka >= 0.5x files ({what})", "the Kafka reader is not available yet")
+    return targets.exit()
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -49,8 +49,10 @@ def main() -> int:
     med = c.median(rates)
     print(f"pipeline_overhead: synthetic -> null, {pinned}")
     c.table(["run", "records", "batches", "records/s"], rows)
-    print(f"\nmedian {med:,.0f} records/s (target >= {TARGET:,}): {'OK' if med >= TARGET else 'MISSED'}")
-    return 0
+    targets = c.Targets("pipeline_overhead")
+    print()
+    targets.check(f"median >= {TARGET:,} records/s", med >= TARGET, f"{med:,.0f} records/s")
+    return targets.exit()
 
 
 if __name__ == "__main__":

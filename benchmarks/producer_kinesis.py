@@ -111,11 +111,12 @@ def main() -> int:
         ],
     )
     vs_loop, vs_raw = loop / ours_s, raw_s / ours_s
-    print(f"\nstreamlab vs per-record loop: {vs_loop:.1f}x (target >= 40x): {'OK' if vs_loop >= 40 else 'MISSED'}")
-    print(f"streamlab vs raw batched boto3: {vs_raw:.2f}x (target >= 0.9x): {'OK' if vs_raw >= 0.9 else 'MISSED'}")
-    print(f"send only: streamlab vs raw batched {send_s['raw'] / send_s['ours']:.2f}x")
+    print(f"\nsend only: streamlab vs raw batched {send_s['raw'] / send_s['ours']:.2f}x")
     print("runs, whole (s): raw " + ", ".join(f"{x:.3f}" for x in raw) + "; streamlab " + ", ".join(f"{x:.3f}" for x in ours))
-    return 0
+    targets = c.Targets("producer_kinesis")
+    targets.check("streamlab >= 40x the per-record loop", vs_loop >= 40, f"{vs_loop:.1f}x")
+    targets.check("streamlab >= 0.9x raw batched boto3", vs_raw >= 0.9, f"{vs_raw:.2f}x")
+    return targets.exit()
 
 
 if __name__ == "__main__":

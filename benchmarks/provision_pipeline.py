@@ -31,7 +31,7 @@ def cli(*args: str) -> int:
     return 0
 
 
-def main() -> None:
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
@@ -69,9 +69,14 @@ def main() -> None:
     c.table(["run", "resources created", "provision s", "teardown s", "left after teardown", "exit codes"], rows)
     if len(rows) > 1:
         warm = rows[1:]
-        print(f"median of warm runs: provision {c.median([r[2] for r in warm]):.2f} s, teardown {c.median([r[3] for r in warm]):.2f} s; "
-              f"left after teardown in all runs: {sum(r[4] for r in rows)}")
+        print(f"median of warm runs: provision {c.median([r[2] for r in warm]):.2f} s, teardown {c.median([r[3] for r in warm]):.2f} s")
+    targets = c.Targets("provision_pipeline")
+    left = sum(r[4] for r in rows)
+    targets.check("0 left after teardown, every run", left == 0, f"{left} left in {len(rows)} run(s)")
+    bad = [r[5] for r in rows if r[5] != "0/0"]
+    targets.check("provision and teardown exit 0, every run", not bad, f"exit codes {', '.join(r[5] for r in rows)}")
+    return targets.exit()
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
