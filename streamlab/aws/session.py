@@ -133,6 +133,23 @@ class AWS:
         creds = self.session.get_credentials()
         return creds.get_frozen_credentials() if creds is not None else None
 
+    def arrow_s3_filesystem(self):
+        """`pyarrow.fs.S3FileSystem` with this handle's endpoint, region and credentials (incl. the
+        session token): what the S3 output of consume and the chart/dashboard readers use."""
+        from pyarrow import fs
+
+        kw: dict[str, Any] = {"region": self.region}
+        if self.endpoint_url:
+            u = urlparse(self.endpoint_url)
+            kw["endpoint_override"] = u.netloc or u.path
+            kw["scheme"] = u.scheme or "https"
+        frozen = self.frozen_credentials()
+        if frozen is not None:
+            kw["access_key"], kw["secret_key"] = frozen.access_key, frozen.secret_key
+            if frozen.token:
+                kw["session_token"] = frozen.token
+        return fs.S3FileSystem(**kw)
+
     def worker_options(self) -> dict[str, str]:
         """Endpoint, region, profile and explicitly configured credentials as plain strings, for code
         running on Spark executors (a reader's options). The names contain "accesskey"/"secret"/

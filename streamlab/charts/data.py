@@ -38,20 +38,8 @@ def _pyarrow():
 
 
 def s3_filesystem(aws):
-    """`pyarrow.fs.S3FileSystem` for an `AWS` handle: endpoint, region, frozen credentials."""
-    from pyarrow import fs
-
-    kw: dict[str, Any] = {"region": aws.region}
-    if aws.endpoint_url:
-        u = urlparse(aws.endpoint_url)
-        kw["endpoint_override"] = u.netloc or u.path
-        kw["scheme"] = u.scheme or "https"
-    frozen = aws.frozen_credentials()
-    if frozen is not None:
-        kw["access_key"], kw["secret_key"] = frozen.access_key, frozen.secret_key
-        if frozen.token:
-            kw["session_token"] = frozen.token
-    return fs.S3FileSystem(**kw)
+    """The command's AWS handle as a `pyarrow.fs.S3FileSystem` (see `AWS.arrow_s3_filesystem`)."""
+    return aws.arrow_s3_filesystem()
 
 
 @dataclass

@@ -10,7 +10,7 @@ Each batch goes to its own `batch_id=N` folder, replaced when Spark replays the 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 from urllib.parse import urlparse
 
 from streamlab.errors import ConfigError
@@ -105,21 +105,8 @@ def to_arrow_table(df):
 
 
 def s3_filesystem(aws):
-    """`pyarrow.fs.S3FileSystem` with the endpoint, region and credentials (incl. session token) of
-    the command's AWS handle."""
-    from pyarrow import fs
-
-    kw: dict[str, Any] = {"region": aws.region}
-    if aws.endpoint_url:
-        u = urlparse(aws.endpoint_url)
-        kw["endpoint_override"] = u.netloc or u.path
-        kw["scheme"] = u.scheme or "https"
-    frozen = aws.frozen_credentials()
-    if frozen is not None:
-        kw["access_key"], kw["secret_key"] = frozen.access_key, frozen.secret_key
-        if frozen.token:
-            kw["session_token"] = frozen.token
-    return fs.S3FileSystem(**kw)
+    """The command's AWS handle as a `pyarrow.fs.S3FileSystem` (see `AWS.arrow_s3_filesystem`)."""
+    return aws.arrow_s3_filesystem()
 
 
 class ArrowS3Output(Output):
