@@ -34,6 +34,7 @@ class TickerDemoResult:
     prices: dict[str, float]
     messages: list[dict] = field(default_factory=list)
     leftover: int = -1
+    chart: Optional[Path] = None
     elapsed: float = 0.0
 
 
@@ -74,13 +75,37 @@ class _Pipeline:
                 records += len(s3.get_object(Bucket=self.bucket, Key=obj["Key"])["Body"].read().splitlines())
         return objects, records
 
+    def trades(self) -> list[dict]:
+        """Every tick Firehose delivered, in the wire form (one JSON object per line)."""
+        s3 = self.aws.client("s3")
+        rows: list[dict] = []
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
+            for obj in page.get("Contents", []):
+                rows += [json.loads(line) for line in s3.get_object(Bucket=self.bucket, Key=obj["Key"])["Body"].read().splitlines()]
+        return rows
+
     def set_table(self, table: str) -> None:
         lam = self.aws.client("lambda")
         env = lam.get_function_configuration(FunctionName=self.generator)["Environment"]["Variables"]
         lam.update_function_configuration(FunctionName=self.generator, Environment={"Variables": {**env, "TABLE_NAME": table}})
 
 
-def run_ticker_demo(runs: int = 5, time_scale: float = TIME_SCALE) -> TickerDemoResult:
+def _price_chart(trades: list[dict], path: Path) -> Optional[Path]:
+    """The generator's prices over the runs as a PNG, when the charts extra (matplotlib) is there."""
+    try:
+        from streamlab.charts import aggregate, render_png
+        from streamlab.charts.build import Chart
+
+        data = dict(sorted(aggregate.price_series(trades).items()))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        render_png.render(Chart("price", "Ticker pipeline prices: " + ", ".join(data), data, "one point per scheduled run"), path, 1200, 700)
+        return path
+    except StreamlabError as exc:  # e.g. matplotlib missing: the demo itself succeeded
+        console.info(f"note: no price chart: {exc.one_line()}")
+        return None
+
+
+def run_ticker_demo(runs: int = 5, time_scale: float = TIME_SCALE, chart_path: Path = Path("streamlab-output/ticker-prices.png")) -> TickerDemoResult:
     from streamlab.aws import blueprints
     from streamlab.aws.naming import Namer
     from streamlab.aws.provision import provision_blueprint
@@ -121,9 +146,10 @@ def run_ticker_demo(runs: int = 5, time_scale: float = TIME_SCALE) -> TickerDemo
             console.info("      " + "\n      ".join(m["message"].splitlines()[:4]))
 
         prices = p.prices()
+        chart = _price_chart(p.trades(), chart_path)
         console.info("[bold]5/5[/] tearing down what the demo created ...")
         report = teardown(aws, lab=LAB, yes=True)
-        return TickerDemoResult(runs=objects, ticks=ticks, prices=prices, messages=new,
+        return TickerDemoResult(runs=objects, ticks=ticks, prices=prices, messages=new, chart=chart,
                                 leftover=len(report.left), elapsed=time.monotonic() - started)
     finally:
         emulator.stop()
@@ -149,8 +175,9 @@ def _show_runs(p: _Pipeline, runs: int, start: dict[str, float], timeout: float)
 
 
 def summary(r: TickerDemoResult) -> str:
+    chart = f" (price chart: {r.chart})" if r.chart else ""
     return (f"ticker demo done in {r.elapsed:.0f}s: {r.runs} scheduled runs, {r.ticks} ticks in S3, "
-            f"{len(r.messages)} failure notification(s) on SNS; {r.leftover} resources left")
+            f"{len(r.messages)} failure notification(s) on SNS; {r.leftover} resources left{chart}")
 
 
 def as_json(r: TickerDemoResult) -> str:

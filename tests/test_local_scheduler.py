@@ -148,5 +148,8 @@ def test_demo_ticker_pipeline_ends_by_itself_leaving_nothing(tmp_path):
 
     runs, ticks = map(int, re.search(r"(\d+) scheduled runs, (\d+) ticks in S3", last).groups())
     assert runs >= 3 and ticks == runs * 5, last  # 5 symbols a run
-    assert "1 failure notification(s) on SNS; 0 resources left" in last
+    assert "1 failure notification(s) on SNS; 0 resources left (price chart: streamlab-output/ticker-prices.png)" in last
+    from PIL import Image  # matplotlib ships pillow
+
+    assert Image.open(tmp_path / "streamlab-output" / "ticker-prices.png").size == (1200, 700)
     assert "Index_1" in p.stderr and "failed (RetriesExhausted, after 3 attempts)" in p.stderr
