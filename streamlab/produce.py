@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from streamlab import console
-from streamlab.errors import Interrupted
+from streamlab.errors import Interrupted, PartialDelivery
 from streamlab.pipeline import Limits, RunResult, run
 from streamlab.sinks import SINKS, Batcher, DeadLetter, Stats
+from streamlab.sinks.base import RetryPolicy, SinkUnreachable
 from streamlab.sources import SOURCES
 
 if TYPE_CHECKING:  # annotations only: pydantic-settings costs ~0.15 s to import
@@ -39,6 +40,7 @@ class ProduceRequest:
     limits: Limits = field(default_factory=Limits)
     quiet: bool = False
     dead_letter: Optional[Path] = None  # default: .streamlab/dead-letter/<sink>-<time>.jsonl
+    max_outage: float = 60.0  # seconds the sink may stay unreachable before the run stops (exit 5)
 
 
 def default_dead_letter(settings: Settings, sink: str) -> Path:
@@ -67,7 +69,7 @@ def produce(request: ProduceRequest, aws: Optional[AWS] = None) -> RunResult:
     dl.check()  # an unwritable path fails now, not when the first record needs it
     source = SOURCES[request.source](settings, **dict(request.source_options))
     sink = open_sink(request, aws)
-    batcher = Batcher(sink, dl, Stats())
+    batcher = Batcher(sink, dl, Stats(), RetryPolicy(max_outage=request.max_outage))
     quiet = request.quiet
     if not quiet:
         console.info(f"producing {source.describe()} -> {sink.describe()} (Ctrl-C stops and flushes)")
@@ -82,12 +84,24 @@ def produce(request: ProduceRequest, aws: Optional[AWS] = None) -> RunResult:
         _summary(result, request.source, sink, dl)
     elif dl.count:
         _dead_letter_line(dl)
+    _raise_outcome(result, dl)
+    return result
+
+
+def _raise_outcome(result: RunResult, dl: DeadLetter) -> None:
+    """The exit code a script can trust: 130 aborted, the sink's error, 6 when records were set aside."""
+    s = result.stats
     if result.reason == "aborted":
         raise Interrupted("aborted by a second Ctrl-C/SIGTERM",
                           f"{dl.count:,} records set aside in {dl.path}" if dl.count else "nothing was left undelivered")
+    if isinstance(result.error, SinkUnreachable):
+        raise SinkUnreachable(f"{result.error.message}: stopped after {s.produced:,} produced, {s.sent:,} sent, "
+                              f"{s.failed:,} dead-lettered", result.error.hint)
     if result.error is not None:
         raise result.error
-    return result
+    if dl.count:
+        raise PartialDelivery(f"{dl.count:,} of {s.produced:,} records were not delivered",
+                              f"they are in {dl.path} (field data) with the reason")
 
 
 def _dead_letter_line(dl: DeadLetter) -> None:

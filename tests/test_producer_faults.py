@@ -24,7 +24,7 @@ from tests.fixtures.aws import new_stream, read_all
 
 
 def produced_of(err: str) -> int:
-    m = re.search(r"done \((\w+)\): ([\d,]+) produced", " ".join(err.split()))
+    m = re.search(r"done \(([\w ]+)\): ([\d,]+) produced", " ".join(err.split()))
     assert m, err
     return int(m.group(2).replace(",", ""))
 
@@ -109,3 +109,48 @@ def test_an_unwritable_dead_letter_path_fails_before_producing(tmp_path):
     assert proc.returncode == 2, err
     assert f"cannot write {blocker / 'dl.jsonl'}" in err and "Traceback" not in err
     assert not out.exists() or out.read_text() == ""  # nothing produced
+
+
+def run_through_outage(tcp_proxy, kinesis, tmp_path, *, outage: float, restore: bool, n: int = 3000, extra=()):
+    """1..n at 1,000/s into Kinesis through the proxy, which resets everything for `outage` s
+    once 500 records are in (then passes again if `restore`)."""
+    numbers = numbers_file(tmp_path, n)
+    dl = tmp_path / "dl.jsonl"
+    with new_stream(kinesis) as stream:
+        proc = start_stdin(numbers, "--sink", "kinesis", "--stream", stream, "--endpoint-url", tcp_proxy.url,
+                           "--rate", "1000", "--dead-letter", str(dl), *extra, home=tmp_path)
+        said = wait_producing(proc)
+        deadline = time.monotonic() + 30
+        while len(read_all(kinesis, stream)) < 500 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        tcp_proxy.cut()
+        time.sleep(outage)
+        if restore:
+            tcp_proxy.mode = "pass"
+        _, err = proc.communicate(timeout=120)
+        delivered = [int(x) for x in read_all(kinesis, stream)]
+    return proc.returncode, said + err, delivered, dead_letters(dl)
+
+
+def test_an_outage_shorter_than_max_outage_is_ridden_out(tcp_proxy, kinesis, tmp_path):
+    code, err, delivered, dead = run_through_outage(tcp_proxy, kinesis, tmp_path, outage=15.0, restore=True)
+    assert code == 0, err
+    assert dead == [], err  # nothing given up on
+    assert set(delivered) == set(range(1, 3001))  # every record there (at-least-once: a resent batch may repeat)
+    assert tcp_proxy.resets > 0
+    assert not re.search(r"\b0 retried", " ".join(err.split())), err  # the outage's attempts are counted
+
+
+def test_a_dead_endpoint_stops_the_run_after_max_outage_with_exit_5(tcp_proxy, kinesis, tmp_path):
+    started = time.monotonic()
+    code, err, delivered, dead = run_through_outage(tcp_proxy, kinesis, tmp_path, outage=0, restore=False,
+                                                    n=20_000, extra=("--max-outage", "3"))
+    assert code == 5, err
+    line = " ".join(err.split())
+    assert "unreachable since" in line and "--max-outage 3s" in line and "dead-lettered" in line, err
+    assert "Traceback" not in err
+    produced = produced_of(err)
+    assert produced < 20_000  # it stopped producing instead of dead-lettering the rest of the input
+    check_accounting(delivered, dead, produced)
+    assert time.monotonic() - started < 60
+

@@ -112,12 +112,15 @@ def test_broker_stopping_mid_run_dead_letters_what_was_not_acknowledged(run_cli,
         threading.Thread(target=kill_when_written, args=(broker, topic), daemon=True).start()
         started = time.monotonic()
         r = run_cli("produce", "synthetic", "--sink", "kafka", "--topic", topic, "--bootstrap", broker.bootstrap,
-                    "--rate", "400", "--duration", "5", "--delivery-timeout", "2", "--dead-letter", str(dl))
+                    "--rate", "400", "--duration", "5", "--delivery-timeout", "2", "--max-outage", "3",
+                    "--dead-letter", str(dl))
         elapsed = time.monotonic() - started
     finally:
         broker.stop()
     s = summary(r.err)
-    assert r.code == 0, r.err
+    # the broker stays gone past --max-outage: the run stops and says so, exit 5 (issue 17 item 3)
+    assert r.code == 5, r.err
+    assert "unreachable since" in r.err and "--max-outage 3s" in " ".join(r.err.split())
     assert s["sent"] > 0 and s["failed"] > 0
     # nothing silently lost: every record is either acknowledged or in the dead-letter file
     lines = [json.loads(l) for l in dl.read_text().splitlines()]

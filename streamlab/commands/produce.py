@@ -45,6 +45,8 @@ RUN_OPTIONS = [
     click.Option(["--rate"], type=click.FloatRange(min=0), default=0.0, help="Records per second (0 = as fast as possible).", show_default=True),
     click.Option(["--quiet", "-q"], is_flag=True, help="No progress or summary; errors only."),
     click.Option(["--dead-letter"], type=click.Path(dir_okay=False), default=None, help="JSON-lines file for records that could not be delivered. [default: .streamlab/dead-letter/<sink>-<time>.jsonl]"),
+    click.Option(["--max-outage"], type=click.FloatRange(min=0), default=60.0, show_default=True,
+                 help="Seconds the sink may stay unreachable (refused, reset, timed out) before the run stops with exit 5; meanwhile sends back off and retry (counted as retried)."),
 ]
 
 
@@ -64,7 +66,7 @@ def _make_command(source_cls) -> click.Command:
     sink_params = [_namespaced(p) if p.name in clashing else p for p in _sink_params()]
 
     @aws_options
-    def callback(settings: Settings, sink: str, count, duration, rate, quiet, dead_letter, **kw):
+    def callback(settings: Settings, sink: str, count, duration, rate, quiet, dead_letter, max_outage, **kw):
         source_opts = {p.name: kw.pop(p.name) for p in source_cls.options}
         sink_cls = SINKS[sink]
         keys = {p.name: f"sink_{p.name}" if p.name in clashing else p.name for p in sink_cls.options}
@@ -78,6 +80,7 @@ def _make_command(source_cls) -> click.Command:
             limits=Limits(count=count, duration=duration, rate=rate),
             quiet=quiet,
             dead_letter=Path(dead_letter) if dead_letter else None,
+            max_outage=max_outage,
         )
         produce(request, aws_handle(settings))
 

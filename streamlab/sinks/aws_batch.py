@@ -43,6 +43,10 @@ CONNECTION_ERRORS = frozenset(
 )
 
 
+#: of those, the ones raised before a request could be sent
+NEVER_CONNECTED = frozenset({"EndpointConnectionError", "ConnectTimeoutError", "ProxyConnectionError"})
+
+
 def put_batch(call: Callable[[], dict], *, gone: Callable[[], StreamlabError], failed_count: str, responses: str) -> list[Failure]:
     """Make one batch call; return the failed entries by index. `gone()` builds the not-found error."""
     from botocore.exceptions import BotoCoreError, ClientError
@@ -58,8 +62,11 @@ def put_batch(call: Callable[[], dict], *, gone: Callable[[], StreamlabError], f
             raise gone() from None
         raise
     except BotoCoreError as exc:
-        if type(exc).__name__ in CONNECTION_ERRORS:
-            raise RetryBatch(type(exc).__name__, str(exc)) from None
+        name = type(exc).__name__
+        if name in CONNECTION_ERRORS:
+            # An outage (the Batcher rides it out up to --max-outage). Only a connection that was
+            # never made surely carried nothing; a reset or a read timeout may follow a delivery.
+            raise RetryBatch(name, str(exc), unsure=name not in NEVER_CONNECTED, outage=True) from None
         raise
     if not resp.get(failed_count):
         return []

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Optional, S
 
 import click
 
-from streamlab.errors import StreamlabError
+from streamlab.errors import ConnectionFailed, StreamlabError
 from streamlab.jsonl import SetAside
 from streamlab.records import Record
 
@@ -53,6 +53,8 @@ class Failure:
     message: str = ""
     #: True when the request may have reached the service (read timeout, reset, no ack in time)
     unsure: bool = False
+    #: True when the service could not be reached at all (refused, reset, timed out): an outage
+    outage: bool = False
 
 
 class RetryBatch(Exception):
@@ -61,11 +63,16 @@ class RetryBatch(Exception):
     `unsure`: the request may have reached the service (a reset or read timeout after sending);
     False when it surely did not (refused, throttled: the service said no)."""
 
-    def __init__(self, code: str, message: str = "", *, unsure: bool = False):
+    def __init__(self, code: str, message: str = "", *, unsure: bool = False, outage: bool = False):
         super().__init__(f"{code}: {message}" if message else code)
         self.code = code
         self.message = message
         self.unsure = unsure
+        self.outage = outage
+
+
+class SinkUnreachable(ConnectionFailed):
+    """The target stayed unreachable for longer than --max-outage: the run stops (exit 5)."""
 
 
 class Interrupts:
@@ -130,9 +137,12 @@ class Stats:
 
 @dataclass
 class RetryPolicy:
-    attempts: int = 6  # sends of one entry, the first included
+    attempts: int = 6  # sends of one entry, the first included (answers that say no)
     base: float = 0.1
     cap: float = 5.0
+    #: seconds the target may stay unreachable (refused, reset, timed out) before the run stops;
+    #: attempts during an outage do not use up `attempts`
+    max_outage: float = 60.0
 
     def delay(self, attempt: int, rng: random.Random) -> float:
         """Full jitter (AWS architecture blog): uniform(0, min(cap, base * 2**attempt))."""
@@ -185,6 +195,9 @@ class Batcher:
         #: set by the pipeline to its stop flag: where a second signal may cut a send short
         self.interrupts: Interrupts = Interrupts()
         self._closed = False
+        #: clock() when the target stopped answering (None: it answers), and the wall time then
+        self.outage_since: Optional[float] = None
+        self.outage_wall = 0.0
 
     # -- buffering --------------------------------------------------------------------------
     def add(self, record: Record) -> None:
@@ -270,25 +283,54 @@ class Batcher:
             ok = len(pending) - len(failures)
             self.stats.sent += ok
             self.stats.bytes += sum(len(e.data) for e in pending) - sum(len(pending[f.index].data) for f in failures)
+            if ok:
+                self.outage_since = None  # it answered: whatever outage there was is over
             if not failures:
                 return
             for f in failures:
                 if f.unsure:
                     pending[f.index].unsure = True
-            attempt += 1
-            if attempt >= self.retry.attempts:
-                for f in failures:
-                    self._dead(pending[f.index], f.code, f.message)
-                return
+            if all(f.outage for f in failures):
+                self._outage_check(pending, failures)  # raises once it lasted over max_outage
+                delay_step = min(attempt + 1, 6)
+            else:
+                attempt += 1
+                if attempt >= self.retry.attempts:
+                    for f in failures:
+                        self._dead(pending[f.index], f.code, f.message)
+                    return
+                delay_step = attempt
             self.stats.retried += len(failures)
             pending = [pending[f.index] for f in failures]
-            try:
-                with self.interrupts.interruptible():
-                    self.sleep(self.retry.delay(attempt, self.rng))
-            except KeyboardInterrupt:  # aborted while waiting to resend: nothing is in flight
-                for entry, f in zip(pending, failures):
-                    self._dead(entry, f.code, f"{f.message} (aborted before the next attempt)")
-                raise
+            self._backoff(delay_step, pending, failures)
+
+    def _outage_check(self, pending: list[Entry], failures: list[Failure]) -> None:
+        """Note when the target stopped answering; past `max_outage`, keep `pending` and give up."""
+        now = self.clock()
+        if self.outage_since is None:
+            self.outage_since, self.outage_wall = now, time.time()
+            return
+        lasted = now - self.outage_since
+        if lasted <= self.retry.max_outage:
+            return
+        for f in failures:  # NOT_SENT unless an attempt may have landed (then DeadLetter says unknown)
+            self._dead(pending[f.index], f.code, f.message, NOT_SENT)
+        since = time.strftime("%H:%M:%S", time.localtime(self.outage_wall))
+        last = failures[0]
+        self.broken = SinkUnreachable(
+            f"{self.sink.describe()} unreachable since {since} ({lasted:.1f}s, over --max-outage {self.retry.max_outage:g}s; last: {last.code})",
+            "check that the endpoint is up and reachable, then resend the dead-letter file",
+        )
+        raise self.broken
+
+    def _backoff(self, step: int, pending: list[Entry], failures: list[Failure]) -> None:
+        try:
+            with self.interrupts.interruptible():
+                self.sleep(self.retry.delay(step, self.rng))
+        except KeyboardInterrupt:  # aborted while waiting to resend: nothing is in flight
+            for entry, f in zip(pending, failures):
+                self._dead(entry, f.code, f"{f.message} (aborted before the next attempt)")
+            raise
 
     def _attempt(self, pending: list[Entry]) -> list[Failure]:
         """One send; a fatal error or an abort dead-letters `pending` and propagates."""
@@ -296,7 +338,7 @@ class Batcher:
             with self.interrupts.interruptible():
                 return self.sink.send(pending)
         except RetryBatch as exc:
-            return [Failure(i, exc.code, exc.message, exc.unsure) for i in range(len(pending))]
+            return [Failure(i, exc.code, exc.message, exc.unsure, exc.outage) for i in range(len(pending))]
         except KeyboardInterrupt:
             # The abort cut the request short: it may have reached the service, or not.
             for entry in pending:

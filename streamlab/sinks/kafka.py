@@ -141,7 +141,7 @@ class KafkaSink(Sink):
     def send(self, batch: list[Entry]) -> list[Failure]:
         if self._broker_down:
             if not self._broker_reachable():
-                return [Failure(i, "BrokerUnreachable", f"no answer from {self.sec.bootstrap}") for i in range(len(batch))]
+                return [Failure(i, "BrokerUnreachable", f"no answer from {self.sec.bootstrap}", outage=True) for i in range(len(batch))]
             self._broker_down = False
         send, topic = self.producer.send, self.topic
         route = self._router()
@@ -175,8 +175,15 @@ class KafkaSink(Sink):
                     timed_out += 1
                 failures.append(Failure(i, type(exc).__name__, scrub(str(exc), self.sec)))
         if failures and timed_out == len(batch):
-            # Everything timed out: the broker is probably gone. Probe before the next attempt.
+            # Everything timed out: the broker is probably gone (an outage the Batcher rides out up
+            # to --max-outage). Probe before the next attempt. The records may have reached it.
             self._broker_down = not self._broker_reachable()
+            for f in failures:
+                f.unsure = f.outage = True
+        else:
+            for f in failures:
+                if "Timeout" in f.code:
+                    f.unsure = True
         failures.sort(key=lambda f: f.index)
         return failures
 
