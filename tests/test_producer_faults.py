@@ -154,3 +154,21 @@ def test_a_dead_endpoint_stops_the_run_after_max_outage_with_exit_5(tcp_proxy, k
     check_accounting(delivered, dead, produced)
     assert time.monotonic() - started < 60
 
+
+def test_malformed_review_lines_are_set_aside_with_the_reason(tmp_path):
+    good = "US\t1\tR1\tB01\t9\tTitle\tBooks\t5\t0\t0\tN\tY\tGreat\tBody text\t2015-01-01"
+    split = "US\t3\tR3\tB03\t9\tT\tBooks\t4\t0\t0\tN\tY\tHead\tfirst half", "second half\t2016-02-03"
+    reviews = tmp_path / "mine.tsv"
+    reviews.write_text(f"{good}\ntoo\tfew\tfields\n{split[0]}\n{split[1]}\n{good}\n")
+    out = tmp_path / "out.jsonl"
+    env = dict(os.environ, COLUMNS="200", STREAMLAB_HOME=str(tmp_path))
+    r = subprocess.run([sys.executable, "-m", "streamlab", "produce", "reviews", "--file", str(reviews),
+                        "--sink", "file", "--path", str(out)], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert out.read_text().splitlines() == [good, good]
+    [aside] = (tmp_path / "dead-letter").glob("reviews-malformed-*.jsonl")
+    assert str(aside) in "".join(r.stderr.split())
+    kept = [json.loads(line) for line in aside.read_text().splitlines()]
+    assert [(k["line_no"], k["line"]) for k in kept] == [(2, "too\tfew\tfields"), (3, split[0] + "\n" + split[1])]
+    assert kept[0]["reason"] == "3 fields, expected 15" and "newline inside a field" in kept[1]["reason"]
+

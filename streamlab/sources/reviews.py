@@ -8,19 +8,26 @@ sample shipped in the package (5,000 reviews, see scripts/make_reviews_sample.py
 your own (gzip or plain, detected by content), `--loop` starts over at the end.
 
 Lines that do not have exactly 15 fields would break the consumer's split: they are counted
-(`malformed`) and set aside, never sent. Blank lines are skipped.
+(`malformed`), never sent, and set aside with the reason in
+`.streamlab/dead-letter/reviews-malformed-<time>.jsonl` (`{"reason", "line", "line_no", "time"}`,
+see `streamlab.jsonl`), named at the end of the run. A review cut in two by a newline inside a
+field (two fragments whose fields add up to 15) is set aside once, whole, with that reason.
+Blank lines are skipped.
 """
 
 from __future__ import annotations
 
 import gzip
 import io
+import time
 from pathlib import Path
 from typing import IO, Iterator, Optional
 
 import click
 
+from streamlab import console
 from streamlab.errors import ConfigError
+from streamlab.jsonl import SetAside
 from streamlab.records import REVIEW_COLUMNS as COLUMNS
 from streamlab.records import TextLine
 from streamlab.sources.base import Source
@@ -63,12 +70,16 @@ class ReviewsSource(Source):
         self.lines = 0
         self.malformed = 0
         self.passes = 0
+        self.set_aside = SetAside(self.opts.get("malformed_file") or (
+            self.settings.state_dir / "dead-letter" / f"reviews-malformed-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
+        ), flush_each=True, clock=self.clock)
 
     def records(self) -> Iterator[TextLine]:
         while not self.stopped:
             sent_this_pass = 0
             with open_text(self.path) as fh:
                 self.passes += 1
+                held: Optional[tuple[int, str]] = None  # a short line that may continue on the next
                 for n, line in enumerate(fh):
                     if self.stopped:
                         return
@@ -77,14 +88,37 @@ class ReviewsSource(Source):
                         continue
                     if n == 0 and line.split("\t", 1)[0] == "marketplace":
                         continue  # header
-                    if line.count("\t") != 14:
-                        self.malformed += 1
+                    tabs = line.count("\t")
+                    if held is not None:
+                        held_no, held_line = held
+                        held = None
+                        if held_line.count("\t") + tabs == 14:
+                            self._malformed(held_no, held_line + "\n" + line, "a newline inside a field split this review over 2 lines")
+                            continue
+                        self._malformed(held_no, held_line, f"{held_line.count(chr(9)) + 1} fields, expected 15")
+                    if tabs < 14:
+                        held = (n + 1, line)
+                        continue
+                    if tabs > 14:
+                        self._malformed(n + 1, line, f"{tabs + 1} fields, expected 15")
                         continue
                     self.lines += 1
                     sent_this_pass += 1
                     yield TextLine(line, source="reviews")
+                if held is not None:
+                    self._malformed(held[0], held[1], f"{held[1].count(chr(9)) + 1} fields, expected 15")
             if not self.loop or sent_this_pass == 0:
                 return
+
+    def _malformed(self, line_no: int, text: str, reason: str) -> None:
+        self.malformed += 1
+        if self.passes == 1:  # a looping run sees the same bad lines again: keep them once
+            self.set_aside.add(reason, line=text, line_no=line_no)
+
+    def close(self) -> None:
+        self.set_aside.close()
+        if self.set_aside.count:
+            console.warn(f"{self.set_aside.count:,} malformed review lines set aside in {self.set_aside.path}")
 
     def counters(self) -> dict[str, int]:
         out = {"lines": self.lines}
