@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Union
 
@@ -25,10 +26,8 @@ from streamlab.jsonl import JsonLinesFile
 FORMAT_VERSION = 1
 
 
-def _open(path: Path, mode: str):
-    if path.suffix == ".gz":
-        return gzip.open(path, mode + "t", encoding="utf-8")
-    return open(path, mode, encoding="utf-8")
+def _open_bytes(path: Path):
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
 
 class CaptureWriter:
@@ -64,25 +63,48 @@ class Capture:
         if not self.path.is_file():
             raise ConfigError(f"no capture file at {self.path}", "record one with `streamlab produce binance --record FILE`, or use examples/captures/")
         try:
-            with _open(self.path, "r") as fh:
+            # bytes, decoded line by line: a text reader decodes a whole buffer at once, and a bad
+            # byte further down must not make the header unreadable
+            with _open_bytes(self.path) as fh:
                 first = fh.readline()
-            self.header = json.loads(first)
+            self.header = json.loads(first.decode("utf-8"))
         except (OSError, EOFError, UnicodeDecodeError, ValueError):
             self.header = None
         if not isinstance(self.header, dict) or "streamlab_capture" not in self.header or "source" not in self.header:
             raise ConfigError(f"{self.path} is not a streamlab capture (no header line)", "record one with --record FILE on a live source")
         self.source = str(self.header["source"])
 
-    def frames(self) -> Iterator[tuple[float, str]]:
-        """(receive time, frame text); a damaged line or a cut-short gzip tail ends the capture."""
-        with _open(self.path, "r") as fh:
+    def frames(self, on_unreadable: Optional[Callable[[str, str], None]] = None) -> Iterator[tuple[float, str]]:
+        """(receive time, frame text) for every readable line.
+
+        A line that is not UTF-8 or not a capture line is passed to `on_unreadable(text, reason)`
+        and counted in `unreadable`; a gzip stream cut short or failing its CRC ends the capture
+        with `damage` saying where. Either way everything readable was yielded first.
+        """
+        self.unreadable = 0
+        self.damage: Optional[str] = None
+        n = 1
+        with _open_bytes(self.path) as fh:
             fh.readline()
             try:
-                for line in fh:
+                for n, raw in enumerate(fh, start=2):
                     try:
-                        obj = json.loads(line)
-                        yield float(obj["t"]), obj["frame"]
-                    except (ValueError, KeyError, TypeError):
+                        obj = json.loads(raw.decode("utf-8"))
+                        t, frame = float(obj["t"]), obj["frame"]
+                        if not isinstance(frame, str):
+                            raise TypeError("frame is not text")
+                    except UnicodeDecodeError:
+                        self._unreadable(on_unreadable, raw, f"line {n}: invalid UTF-8")
                         continue
-            except (EOFError, OSError):
-                return  # a capture whose writer was killed: keep what was flushed
+                    except (ValueError, KeyError, TypeError) as exc:
+                        self._unreadable(on_unreadable, raw, f"line {n}: not a capture line ({type(exc).__name__})")
+                        continue
+                    yield t, frame
+            except (EOFError, OSError, zlib.error) as exc:
+                # a capture whose writer was killed (cut short), or a corrupt one: keep what was read
+                self.damage = f"unreadable after line {n} ({type(exc).__name__}: {exc})"
+
+    def _unreadable(self, on_unreadable, raw: bytes, reason: str) -> None:
+        self.unreadable += 1
+        if on_unreadable is not None:
+            on_unreadable(raw.decode("utf-8", "backslashreplace").rstrip("\n"), reason)

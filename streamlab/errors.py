@@ -62,6 +62,12 @@ class PartialDelivery(StreamlabError):
     exit_code = 6
 
 
+class DamagedInput(StreamlabError):
+    """An input file (a capture) was partly unreadable; what could be read was sent."""
+
+    exit_code = 7
+
+
 class Interrupted(StreamlabError):
     """Aborted by a second Ctrl-C/SIGTERM (the summary and the dead-letter file say what is where)."""
 

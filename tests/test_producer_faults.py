@@ -172,3 +172,38 @@ def test_malformed_review_lines_are_set_aside_with_the_reason(tmp_path):
     assert [(k["line_no"], k["line"]) for k in kept] == [(2, "too\tfew\tfields"), (3, split[0] + "\n" + split[1])]
     assert kept[0]["reason"] == "3 fields, expected 15" and "newline inside a field" in kept[1]["reason"]
 
+
+def replay(capture: Path, tmp_path: Path) -> tuple[int, str, list[str]]:
+    out = tmp_path / "replayed.jsonl"
+    out.unlink(missing_ok=True)
+    env = dict(os.environ, COLUMNS="200", STREAMLAB_HOME=str(tmp_path / "home"))
+    r = subprocess.run([sys.executable, "-m", "streamlab", "produce", "replay", str(capture), "--speed", "max",
+                        "--sink", "file", "--path", str(out)], capture_output=True, text=True, env=env, timeout=120)
+    return r.returncode, r.stderr, out.read_text().splitlines() if out.exists() else []
+
+
+def test_damaged_captures_send_what_is_readable_then_exit_7(tmp_path):
+    import gzip
+
+    sample = sorted((Path(__file__).parent.parent / "examples" / "captures").glob("binance*.jsonl.gz"))[0]
+    code, err, whole = replay(sample, tmp_path)
+    assert code == 0 and len(whole) > 100, err
+    data = sample.read_bytes()
+
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(data[: len(data) // 2])  # a writer killed half-way
+    code, err, got = replay(cut, tmp_path)
+    assert code == 7, err
+    assert "is damaged" in err and "Traceback" not in err
+    assert 0 < len(got) < len(whole) and got == whole[: len(got)]  # what was readable, in order
+
+    lines = gzip.decompress(data).splitlines(keepends=True)
+    plain = tmp_path / "garbled.jsonl"
+    plain.write_bytes(b"".join(lines[:3] + [b"garbage, not json\n", b'{"t": 1, "frame": "caf\xff"}\n'] + lines[3:]))
+    code, err, got = replay(plain, tmp_path)
+    assert code == 7, err
+    assert got == whole  # every good frame still replayed
+    [aside] = (tmp_path / "home" / "dead-letter").glob("binance-malformed-*.jsonl")
+    reasons = [json.loads(x)["reason"] for x in aside.read_text().splitlines()]
+    assert any("not a capture line" in r for r in reasons) and any("invalid UTF-8" in r for r in reasons), reasons
+    assert "2 unreadable lines" in " ".join(err.split())

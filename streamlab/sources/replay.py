@@ -16,7 +16,7 @@ from typing import Iterator, Optional
 import click
 
 from streamlab.capture import Capture
-from streamlab.errors import ConfigError
+from streamlab.errors import ConfigError, DamagedInput
 from streamlab.records import Record
 from streamlab.sources.base import Source
 
@@ -62,7 +62,7 @@ class ReplaySource(Source):
         handle, speed = self.feed.handle, self.speed
         first: Optional[float] = None
         started = time.monotonic()
-        for t, text in self.capture.frames():
+        for t, text in self.capture.frames(self.feed.set_aside):
             if self.stopped:
                 return
             if speed is not None:
@@ -77,6 +77,15 @@ class ReplaySource(Source):
                 self.feed.n_reconnects += 1
                 continue
             yield from out
+        self._damaged()
+
+    def _damaged(self) -> None:
+        """After sending what was readable: a damaged capture is an error a script must see."""
+        cap = self.capture
+        if cap.damage is None and not cap.unreadable:
+            return
+        what = "; ".join(x for x in (cap.damage, f"{cap.unreadable:,} unreadable lines set aside in {self.feed.malformed_path}" if cap.unreadable else None) if x)
+        raise DamagedInput(f"capture {cap.path} is damaged: {what}", "the readable frames were sent; re-record it, or replay the records you have")
 
     def counters(self) -> dict[str, int]:
         return self.feed.counters()
