@@ -114,6 +114,7 @@ def _summary(result: RunResult, source_name: str, sink, dl: DeadLetter) -> None:
     line = (
         f"done ({result.reason}): {s.produced:,} produced, {s.sent:,} sent to {sink.describe()} "
         f"in {result.elapsed:.1f}s ({result.rate:,.0f}/s), {s.retried:,} retried, {s.failed:,} failed"
+        + (f", {s.dropped:,} dropped" if s.dropped else "")
     )
     extra = ", ".join(f"{k} {v:,}" for k, v in result.source_counters.items())
     console.info(line + (f"; {source_name}: {extra}" if extra else ""))

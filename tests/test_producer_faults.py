@@ -207,3 +207,55 @@ def test_damaged_captures_send_what_is_readable_then_exit_7(tmp_path):
     reasons = [json.loads(x)["reason"] for x in aside.read_text().splitlines()]
     assert any("not a capture line" in r for r in reasons) and any("invalid UTF-8" in r for r in reasons), reasons
     assert "2 unreadable lines" in " ".join(err.split())
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_socket_run(tmp_path: Path, *args: str) -> subprocess.Popen:
+    env = dict(os.environ, COLUMNS="200", STREAMLAB_HOME=str(tmp_path))
+    return subprocess.Popen([sys.executable, "-m", "streamlab", "produce", "tweets", "--sink", "socket",
+                             "--port", str(free_port()), "--dead-letter", str(tmp_path / "dl.jsonl"), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def summary_of(err: str) -> tuple[int, int, int]:
+    m = re.search(r"([\d,]+) produced, ([\d,]+) sent .*?([\d,]+) failed", " ".join(err.split()))
+    assert m, err
+    return tuple(int(x.replace(",", "")) for x in m.groups())  # type: ignore[return-value]
+
+
+def test_socket_sink_with_no_client_stops_at_once_on_a_signal(tmp_path):
+    proc = start_socket_run(tmp_path, "--rate", "200")  # --hold-wait stays at its 30 s default
+    said = wait_producing(proc)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    started = time.monotonic()
+    _, err = proc.communicate(timeout=60)
+    err = said + err
+    assert time.monotonic() - started < 10, err  # not the 30 s hold-wait
+    produced, sent, failed = summary_of(err)
+    assert produced > 0 and sent == 0 and failed == produced, err  # held lines reached no client
+    assert len(dead_letters(tmp_path / "dl.jsonl")) == produced
+    assert {d["reason"] for d in dead_letters(tmp_path / "dl.jsonl")} == {"NoClient"}
+    assert proc.returncode == 6, err
+
+
+def test_socket_sink_hold_wait_ends_on_a_signal_with_a_summary(tmp_path):
+    proc = start_socket_run(tmp_path, "--count", "50", "--hold-wait", "60")
+    said = ""
+    while "holding" not in said:
+        line = proc.stderr.readline()
+        assert line, said + proc.communicate()[1]
+        said += line
+    proc.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    _, err = proc.communicate(timeout=60)
+    assert time.monotonic() - started < 10, said + err
+    assert summary_of(said + err) == (50, 0, 50)
+    assert proc.returncode == 6

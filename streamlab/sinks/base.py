@@ -80,6 +80,7 @@ class Interrupts:
     interrupts): `interruptible()` marks a send or a backoff sleep, the only places a second
     Ctrl-C may cut short, so an abort never lands between taking records and recording their fate."""
 
+    requested = False  # a first signal asked the run to stop: waits that are only courtesy end now
     aborted = False
 
     def __enter__(self) -> None:
@@ -102,6 +103,10 @@ class Sink:
     max_record_bytes: ClassVar[Optional[int]] = None
     #: seconds a partial batch may wait for more records before it is sent
     linger: ClassVar[float] = 0.05
+    #: records send() accepted then discarded on purpose (socket sink, --when-no-client drop)
+    dropped: int = 0
+    #: set by the Batcher before close(): a sink's optional waits end when `requested` is set
+    interrupts: "Interrupts"
 
     def __init__(self, settings: Settings, **options: Any):
         self.settings = settings
@@ -119,6 +124,11 @@ class Sink:
 
     def close(self) -> None:
         """Release clients; called after the last flush."""
+
+    def undelivered(self) -> list[Entry]:
+        """After close(): records send() accepted but could not deliver after all (a socket sink's
+        lines still held for a client that never came). The Batcher dead-letters them."""
+        return []
 
     def describe(self) -> str:
         return self.name
@@ -371,6 +381,18 @@ class Batcher:
             try:
                 if not self._closed:
                     self._closed = True
+                    self.sink.interrupts = self.interrupts
                     self.sink.close()
+                    self._settle_accepted()
             finally:
                 self.dead_letter.close()
+
+    def _settle_accepted(self) -> None:
+        """Records the sink accepted but did not deliver are not `sent`: dropped, or dead-lettered."""
+        sink, stats = self.sink, self.stats
+        if sink.dropped:
+            stats.sent -= sink.dropped
+            stats.dropped += sink.dropped
+        for entry in sink.undelivered():
+            stats.sent -= 1
+            self._dead(entry, "NoClient", "held for a client that did not come before the end", NOT_SENT)

@@ -5,7 +5,9 @@ Clients may come and go: each gets every line sent while it is connected; one th
 stalls for `SEND_TIMEOUT` seconds) is dropped without stopping the others. While no client is
 connected, `--when-no-client hold` keeps up to `--hold` records and hands them to the next client
 that connects (older ones beyond the bound are dropped and counted); `drop` discards and counts.
-At the end of a run, held records wait up to `--hold-wait` seconds for a client before being given up.
+At the end of a run, held records wait up to `--hold-wait` seconds for a client (not when Ctrl-C or
+SIGTERM ended the run: that means now), then go to the dead-letter file, counted as not delivered;
+dropped ones are counted as dropped, not sent.
 Lines are the records' own bytes: a tweet's text by default (`produce tweets --format json` for
 the whole post), the JSON wire form for trades. Not encrypted, no authentication: keep the default
 127.0.0.1 unless the consumer runs on another machine.
@@ -136,13 +138,10 @@ class SocketSink(Sink):
 
     def close(self) -> None:
         with self._lock:
-            if self.held and not self._clients and self.hold_wait > 0:
-                console.info(f"socket sink: holding {len(self.held):,} records for a client for up to {self.hold_wait:g}s "
-                             "(Ctrl-C twice gives up)")
-                # Once only: the pipeline closes again after a second Ctrl-C, and that must give up.
-                wait, self.hold_wait = self.hold_wait, 0
-                self._arrived.wait_for(lambda: bool(self._clients), timeout=wait)
+            self._wait_for_a_client()
             left = len(self.held)
+            self._left = [Entry(data, None) for data in self.held]
+            self.held.clear()
             clients, self._clients = self._clients, []
         self._server.close()
         for conn in clients:
@@ -154,6 +153,23 @@ class SocketSink(Sink):
         if self.dropped or left:
             console.warn(f"socket sink: {self.dropped + left:,} records reached no client "
                          f"({self.dropped:,} dropped, {left:,} still held at the end)")
+
+    def _wait_for_a_client(self) -> None:
+        """Held records wait up to --hold-wait for a client, unless a signal ended (or ends) the run:
+        Ctrl-C means now, so the wait looks at the stop flag every tenth of a second."""
+        interrupts = getattr(self, "interrupts", None)
+        stopping = lambda: interrupts is not None and (interrupts.requested or interrupts.aborted)  # noqa: E731
+        if not self.held or self._clients or self.hold_wait <= 0 or stopping():
+            return
+        console.info(f"socket sink: holding {len(self.held):,} records for a client for up to {self.hold_wait:g}s (Ctrl-C gives up)")
+        deadline = time.monotonic() + self.hold_wait
+        while not self._clients and not stopping() and time.monotonic() < deadline:
+            self._arrived.wait(min(0.1, max(0.0, deadline - time.monotonic())))
+
+    def undelivered(self) -> list[Entry]:
+        """The lines still held at close(): they reached no client (the Batcher dead-letters them)."""
+        left, self._left = getattr(self, "_left", []), []
+        return left
 
     def describe(self) -> str:
         return f"socket {self.host}:{self.port}"
