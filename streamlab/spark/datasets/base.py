@@ -15,7 +15,7 @@ and may have (each declared by a flag the writers ask, never by testing the data
     has_windows     windows(good, window, watermark, slide): the streaming aggregate, with
                     `window_key` (what identifies a window row), `default_window`,
                     `default_watermark`, and `window_columns` (the schema written to windows/)
-    has_top         top_per_window(windows): the N best rows of each window (tweets' hashtags),
+    has_top         top_per_window(windows): the `top` best rows of each window (tweets' hashtags),
                     what is written and shown instead of every window row
     has_latest      latest(good): a small "latest per key" view (`latest_columns`), for the console
                     and the memory sink's `<name>_latest` view
