@@ -150,3 +150,21 @@ def test_cli_warns_off_loopback_and_stops_on_ctrl_c(tmp_path):
     finally:
         p.kill() if p.poll() is None else None
     assert p.returncode == 0 and "dashboard stopped" in rest and "Traceback" not in rest
+
+
+def test_state_reads_s3_output_incrementally(aws_env, s3):
+    from pyarrow import fs
+
+    from tests.fixtures.aws import unique
+
+    bucket = unique("dash")
+    s3.create_bucket(Bucket=bucket)
+    s3fs = fs.S3FileSystem(endpoint_override=aws_env.url.split("://")[1], scheme="http", region="us-east-1",
+                           access_key="testing", secret_key="testing")
+    root = f"{bucket}/out"
+    write_batch(root, "trades", 0, [trade("BTCUSDT", 90_000.0, T0, 0.5)], arrow_style=True, filesystem=s3fs)
+    state = State(open_output(f"s3://{root}"))
+    assert state.poll() == 1
+    write_batch(root, "trades", 1, [trade("BTCUSDT", 91_000.0, T0 + 1000, 0.5)], arrow_style=True, filesystem=s3fs)
+    assert state.poll() == 1 and state.poll() == 0
+    assert [(p["symbol"], p["price"], p["change"]) for p in state.snapshot()["prices"]] == [("BTCUSDT", 91_000.0, 1_000.0)]

@@ -141,7 +141,7 @@ def _value(fig, chart: Chart) -> None:
     rects = agg.squarify([v for _, v, _ in rows], 0, 0, 1, 1)
     for i, ((sym, v, _), (x, y, w, h)) in enumerate(zip(rows, rects)):
         tree.add_patch(_rect(x, y, w, h, PALETTE[i % len(PALETTE)]))
-        if w * h > 0.01:
+        if w > 0.08 and h > 0.06:  # a label that fits; the bars beside name every symbol
             tree.text(x + w / 2, y + h / 2, f"{sym}\n${v:,.0f}", ha="center", va="center", fontsize=8, color="white")
     tree.set_xlim(0, 1)
     tree.set_ylim(1, 0)

@@ -36,8 +36,8 @@ def command(path: str, host: str, port: int, refresh: float, top: int, window: s
     dash = make(path, settings, host=host, port=port, refresh=refresh, top=top, window=window)
     if host not in LOOPBACK:
         console.warn(f"listening on {host}:{dash.httpd.server_address[1]}: anyone who can reach this port can read the page (it has no login)")
-    console.info(f"dashboard for {dash.state.output.url} at {dash.url} (Ctrl-C stops it)")
-    try:
+    try:  # Ctrl-C is how it stops, even right after the line that says so: exit 0
+        console.info(f"dashboard for {dash.state.output.url} at {dash.url} (Ctrl-C stops it)")
         dash.serve_forever()
     except KeyboardInterrupt:
         pass
