@@ -39,7 +39,9 @@ def pipeline(sched_emulator, run_cli, monkeypatch, tmp_path):
     monkeypatch.setenv("STREAMLAB_ENDPOINT_URL", sched_emulator.url)
     monkeypatch.setenv("STREAMLAB_HOME", str(tmp_path / "home"))
     prefix = unique("sch")
-    r = run_cli("provision", "ticker-pipeline", "--name-template", prefix + "-{service}", "--lab", prefix, "--yes")
+    # every 3 s at x60: a failed run and its 2 retries (after 1 and 2 s) end before the next run
+    r = run_cli("provision", "ticker-pipeline", "--name-template", prefix + "-{service}", "--lab", prefix,
+                "--schedule", "rate(3 minutes)", "--yes")
     assert r.code == 0, r.err
     c = {s: boto3.client(s, endpoint_url=sched_emulator.url, region_name="us-east-1")
          for s in ("s3", "events", "lambda", "logs", "dynamodb")}
@@ -63,7 +65,7 @@ def generator_runs(logs, name):
 def test_scheduled_runs_deliver_ticks_and_a_failure_reaches_sns(pipeline, run_cli):
     prefix, c = pipeline
     gen, rule, bucket = f"{prefix}-streaming-lambda", f"{prefix}-streaming-schedule", f"{prefix}-streaming-bucket"
-    wait_for("3 deliveries", lambda: len(ticks(c["s3"], bucket)) >= 3)
+    wait_for("3 deliveries", lambda: len(ticks(c["s3"], bucket)) >= 3, timeout=60)
     c["events"].disable_rule(Name=rule)
     time.sleep(3.5)  # the scheduler re-reads rules every 2 s; let a run in flight land
     runs = ticks(c["s3"], bucket)

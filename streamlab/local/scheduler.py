@@ -221,6 +221,9 @@ class Scheduler:
         """Fire every rule whose time has come (once per due time, however late); returns how many."""
         fired = 0
         for rule in list(self.rules.values()):
+            if rule.next_fire <= now and not self._still_enabled(rule):
+                self.rules.pop(rule.name, None)  # disabled or deleted since the last refresh: as on AWS, it stops at once
+                continue
             while rule.next_fire <= now:
                 for target in rule.targets:
                     event = json.loads(target["Input"]) if target.get("Input") else \
@@ -232,6 +235,12 @@ class Scheduler:
                     fired += 1
                 rule.next_fire = rule.schedule.next_after(rule.next_fire, rule.start)
         return fired
+
+    def _still_enabled(self, rule: Rule) -> bool:
+        try:
+            return self.client("events").describe_rule(Name=rule.name).get("State") == "ENABLED"
+        except Exception:
+            return False
 
     # -- invocations -----------------------------------------------------------------------------
     def invoke(self, function: str, event: Any, why: str = "") -> lambda_runtime.Invocation:
