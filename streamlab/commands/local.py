@@ -121,12 +121,13 @@ def status(output: str) -> None:
     now = localctl.current(settings)
     broker = local_kafka.running_broker(settings.state_dir)
     if output == "json":
-        doc = {k: now.get(k) for k in ("running", "url", "pid", "port", "started", "mode", "log")}
+        doc = {k: now.get(k) for k in ("running", "url", "pid", "port", "started", "mode", "log", "scheduler")}
         doc["kafka"] = {"running": broker is not None, "bootstrap": broker.bootstrap if broker else None}
         click.echo(json.dumps(doc))
         return
     if now["running"]:
-        click.echo(f"running at {now['url']} (pid {now.get('pid')}, {now.get('mode', 'detached')}, since {now.get('started', '?')})")
+        click.echo(f"running at {now['url']} (pid {now.get('pid')}, {now.get('mode', 'detached')}, since {now.get('started', '?')}; "
+                   f"Lambda scheduler {now.get('scheduler', 'off')})")
     else:
         click.echo("not running" + (" (stale state cleared on next `local up`)" if now["stale"] else ""))
     if broker is not None:
