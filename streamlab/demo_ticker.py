@@ -65,24 +65,21 @@ class _Pipeline:
         items = self.aws.client("dynamodb").scan(TableName=self.table, ConsistentRead=True)["Items"]
         return {i["symbol"]["S"]: float(i["price"]["N"]) for i in items}
 
+    def deliveries(self) -> list[list[dict]]:
+        """Every object Firehose delivered (one per generator run), as its ticks in the wire form."""
+        s3 = self.aws.client("s3")
+        return [[json.loads(line) for line in s3.get_object(Bucket=self.bucket, Key=obj["Key"])["Body"].read().splitlines()]
+                for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket)
+                for obj in page.get("Contents", [])]
+
     def ticks(self) -> tuple[int, int]:
         """(objects, records) Firehose delivered to the bucket."""
-        s3 = self.aws.client("s3")
-        objects = records = 0
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
-            for obj in page.get("Contents", []):
-                objects += 1
-                records += len(s3.get_object(Bucket=self.bucket, Key=obj["Key"])["Body"].read().splitlines())
-        return objects, records
+        runs = self.deliveries()
+        return len(runs), sum(len(r) for r in runs)
 
     def trades(self) -> list[dict]:
-        """Every tick Firehose delivered, in the wire form (one JSON object per line)."""
-        s3 = self.aws.client("s3")
-        rows: list[dict] = []
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
-            for obj in page.get("Contents", []):
-                rows += [json.loads(line) for line in s3.get_object(Bucket=self.bucket, Key=obj["Key"])["Body"].read().splitlines()]
-        return rows
+        """Every tick Firehose delivered, in the wire form."""
+        return [tick for run in self.deliveries() for tick in run]
 
     def set_table(self, table: str) -> None:
         lam = self.aws.client("lambda")
@@ -178,7 +175,3 @@ def summary(r: TickerDemoResult) -> str:
     chart = f" (price chart: {r.chart})" if r.chart else ""
     return (f"ticker demo done in {r.elapsed:.0f}s: {r.runs} scheduled runs, {r.ticks} ticks in S3, "
             f"{len(r.messages)} failure notification(s) on SNS; {r.leftover} resources left{chart}")
-
-
-def as_json(r: TickerDemoResult) -> str:
-    return json.dumps({"runs": r.runs, "ticks": r.ticks, "messages": len(r.messages), "leftover": r.leftover})

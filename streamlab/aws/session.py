@@ -50,6 +50,17 @@ def resolve_endpoint(settings: Settings, *, note: bool = True) -> Optional[str]:
     return None
 
 
+def explicit_credentials(s: Settings) -> dict[str, str]:
+    """The keys set in the settings (flags/env/.env), as boto3 names them; empty when none are."""
+    if not (s.aws_access_key_id and s.aws_secret_access_key):
+        return {}
+    out = {"aws_access_key_id": s.aws_access_key_id.get_secret_value(),
+           "aws_secret_access_key": s.aws_secret_access_key.get_secret_value()}
+    if s.aws_session_token:
+        out["aws_session_token"] = s.aws_session_token.get_secret_value()
+    return out
+
+
 class AWS:
     """A boto3 session plus cached clients for one command. Pass it in; never build clients per record."""
 
@@ -78,14 +89,8 @@ class AWS:
         except ImportError:  # pragma: no cover - boto3 is a core dependency
             raise StreamlabError("boto3 is not installed", 'reinstall streamlab: pip install "streamlab"') from None
         s = self.settings
-        kwargs: dict[str, Any] = {}
-        if s.profile:
-            kwargs["profile_name"] = s.profile
-        if s.aws_access_key_id and s.aws_secret_access_key:
-            kwargs["aws_access_key_id"] = s.aws_access_key_id.get_secret_value()
-            kwargs["aws_secret_access_key"] = s.aws_secret_access_key.get_secret_value()
-            if s.aws_session_token:
-                kwargs["aws_session_token"] = s.aws_session_token.get_secret_value()
+        kwargs: dict[str, Any] = {"profile_name": s.profile} if s.profile else {}
+        kwargs.update(explicit_credentials(s))
         try:
             session = boto3.Session(region_name=s.region, **kwargs)
         except Exception as exc:  # ProfileNotFound and friends
@@ -160,11 +165,9 @@ class AWS:
             opts["endpointUrl"] = self.endpoint_url
         if s.profile:
             opts["profile"] = s.profile
-        if s.aws_access_key_id and s.aws_secret_access_key:
-            opts["awsAccessKeyId"] = s.aws_access_key_id.get_secret_value()
-            opts["awsSecretAccessKey"] = s.aws_secret_access_key.get_secret_value()
-            if s.aws_session_token:
-                opts["awsSessionToken"] = s.aws_session_token.get_secret_value()
+        names = {"aws_access_key_id": "awsAccessKeyId", "aws_secret_access_key": "awsSecretAccessKey",
+                 "aws_session_token": "awsSessionToken"}
+        opts.update({names[k]: v for k, v in explicit_credentials(s).items()})
         return opts
 
     @classmethod

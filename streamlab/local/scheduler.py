@@ -36,9 +36,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from streamlab.aws.resources.base import CREATED_BY, TAG_CREATED_BY
 from streamlab.local import lambda_runtime, schedules
 
-TAG_CREATED_BY, CREATED_BY = "streamlab:created-by", "streamlab"  # as streamlab.aws.resources.base
 #: AWS's delays before the 1st and 2nd retry of a failed asynchronous invocation (about 1 and 2 minutes)
 RETRY_DELAYS = (60.0, 120.0)
 REFRESH_SECONDS = 2.0
