@@ -8,6 +8,7 @@ import pytest
 from streamlab.records import Trade
 from streamlab.settings import load_settings
 from streamlab.spark.job import run_consume
+from streamlab.spark.request import ConsumeRequest
 from tests.fixtures.charts import SCHEMAS, table
 
 pytestmark = pytest.mark.spark
@@ -26,8 +27,9 @@ def test_charts_over_a_real_consume_and_the_fixture_layout_matches(spark, run_cl
     lines = [Trade("binance", sym, price + i, 0.5, T0 + i * 500, T0 + i * 500 + 3, trade_id=i).to_bytes().decode()
              for i in range(80) for sym, price in (("BTCUSDT", 90_000.0), ("ETHUSDT", 3_000.0))]
     (inbox / "trades.jsonl").write_text("\n".join(lines + ["not json"]) + "\n")
-    stats = run_consume(load_settings(), source="files", input_path=str(inbox), file_format="json", dataset="ticker", sink="parquet",
-                        path=str(out), window="10 seconds", watermark="1 second", trigger="available-now", quiet=True, spark=spark)
+    stats = run_consume(ConsumeRequest(
+        load_settings(), source="files", input_path=str(inbox), file_format="json", dataset="ticker", sink="parquet",
+        path=str(out), window="10 seconds", watermark="1 second", trigger="available-now", quiet=True), spark=spark)
     assert stats.trades == 160 and stats.quarantined == 1 and stats.windows_written > 0
 
     for kind in ("trades", "windows", "_quarantine"):  # the fixture writes what consume writes

@@ -116,28 +116,36 @@ def test_an_unexpected_failure_exits_70_and_streamlab_traceback_shows_the_stack(
     assert p.stderr.strip().splitlines()[-1].startswith("OSError: [Errno 28]")
 
 
-def test_a_second_ctrl_c_aborts_with_130(tmp_path):
-    """The first Ctrl-C asks for a clean stop; a second one gives up what is still held, exit 130."""
+def test_a_second_ctrl_c_aborts_with_130(tcp_proxy, fresh_stream, tmp_path):
+    """The first Ctrl-C asks for a clean stop; while the final flush rides out an outage (the
+    endpoint resets every connection), a second one gives up: exit 130, summary and dead-letter path."""
     env = {**os.environ, "STREAMLAB_HOME": str(tmp_path), "COLUMNS": "200"}
-    p = subprocess.Popen([sys.executable, "-m", "streamlab", "produce", "synthetic", "--count", "5", "--sink", "socket",
-                          "--port", "0", "--hold-wait", "60"], stderr=subprocess.PIPE, text=True, env=env)
+    dl = tmp_path / "dl.jsonl"
+    p = subprocess.Popen([sys.executable, "-m", "streamlab", "produce", "synthetic", "--rate", "200", "--sink", "kinesis",
+                          "--stream", fresh_stream, "--endpoint-url", tcp_proxy.url, "--dead-letter", str(dl)],
+                         stderr=subprocess.PIPE, text=True, env=env)
     try:
         said = ""
-        while "holding 5 records" not in said:  # no client came: the sink waits for one at the end
+        while not said.splitlines()[-1:] or not said.splitlines()[-1].startswith("producing"):
             line = p.stderr.readline()
             assert line, said
             said += line
+        time.sleep(0.5)
+        tcp_proxy.mode = "reset"  # from now on nothing gets through: the stop's flush keeps retrying
+        p.send_signal(signal.SIGINT)
+        time.sleep(1.5)
+        assert p.poll() is None, "the first Ctrl-C should still be flushing through the outage"
         t0 = time.monotonic()
         p.send_signal(signal.SIGINT)
-        time.sleep(0.3)
-        p.send_signal(signal.SIGINT)
-        _, err = p.communicate(timeout=20)
+        _, err = p.communicate(timeout=30)
     finally:
         p.kill()
     assert p.returncode == 130, said + err
-    assert time.monotonic() - t0 < 10  # not the 60 s hold
-    assert err.strip().splitlines()[-1] == "aborted" and "Traceback" not in err
-    assert "5 records reached no client" in " ".join(err.split())
+    assert time.monotonic() - t0 < 10  # not the 60 s --max-outage
+    lines = err.strip().splitlines()
+    assert lines[-1].startswith("error: aborted by a second Ctrl-C/SIGTERM") and "Traceback" not in err, err
+    flat = " ".join(err.split())
+    assert "produced" in flat and str(dl) in "".join(err.split())  # the summary and the dead-letter path print
 
 
 def test_no_option_anywhere_accepts_a_secret():
