@@ -6,6 +6,7 @@ and region matter only for real AWS, so their absence is a warning, not a failur
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import os
 import re
@@ -86,6 +87,39 @@ def check_module(module: str, dist: str, extra: str, required: bool = True) -> C
     return Check(dist, "ok", version, None, required)
 
 
+# Kafka compression codecs: (codec, module kafka-python imports, the package that provides it).
+KAFKA_CODECS = (("snappy", "snappy", "python-snappy"), ("lz4", "lz4.frame", "lz4"), ("zstd", "zstandard", "zstandard"))
+
+
+def missing_codec_package(codec: str) -> Optional[str]:
+    """The package to install for a Kafka codec kafka-python cannot decode here (None: it can)."""
+    for name, module, dist in KAFKA_CODECS:
+        if name == codec:
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                return dist
+    return None
+
+
+def check_kafka_codecs() -> list[Check]:
+    """One check per compression codec a Kafka topic may use (gzip is Python's own)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = [Check("kafka codec gzip", "ok", "built into Python")]
+    for name, _module_name, dist in KAFKA_CODECS:
+        if missing_codec_package(name):
+            out.append(Check(f"kafka codec {name}", "missing", f"{dist} is not installed: {name}-compressed topics cannot be read",
+                             f"pip install {dist}"))
+            continue
+        try:
+            found = version(dist)
+        except PackageNotFoundError:  # importable, but from elsewhere than the named distribution
+            found = "present"
+        out.append(Check(f"kafka codec {name}", "ok", f"{dist} {found}"))
+    return out
+
+
 def check_aws(aws: AWS) -> list[Check]:
     """Endpoint, region, credentials and the emulator, through the command's AWS handle."""
     from streamlab.local.aws import running_emulator_url
@@ -125,6 +159,7 @@ def run_checks(aws: AWS) -> list[Check]:
         check_module("pyspark", "pyspark", "spark"),
         check_module("pyarrow", "pyarrow", "spark"),
         check_module("moto", "moto", "local"),
+        *check_kafka_codecs(),
     ]
     checks.extend(check_aws(aws))
     return checks

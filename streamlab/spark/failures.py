@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from streamlab.errors import ConnectionFailed, StreamlabError
+from streamlab.errors import ConnectionFailed, MissingDependency, StreamlabError
 
 
 def explain_source_failure(source: str, req, text: str):
@@ -15,6 +15,14 @@ def explain_source_failure(source: str, req, text: str):
             f"nothing accepts connections on {req.host}:{req.port}",
             f"start the producer first, e.g. `streamlab produce tweets --sink socket --port {req.port}` (or `nc -lk {req.port}`)",
         )
+    codec = re.search(r"UnsupportedCodecError: Libraries for (\w+) compression codec not found", text)
+    if codec:
+        from streamlab.doctor import KAFKA_CODECS
+
+        name = codec.group(1)
+        package = next((dist for codec_name, _, dist in KAFKA_CODECS if codec_name == name), name)
+        return MissingDependency(f"the topic holds {name}-compressed record batches and {package} is not installed",
+                                 f"pip install {package} where Spark's Python workers run (`streamlab doctor` lists every Kafka codec)")
     return None
 
 
