@@ -50,6 +50,7 @@ class ConsumeSummary:
     reason: str  # "available-now done", "timeout", "everything read" (stop_when), "interrupted", "failed"
     reader: str
     outputs: dict = field(default_factory=dict)
+    skipped: int = 0  # records that hold no data and nothing wrong (a Finnhub ping)
 
     def line(self) -> str:
         parts = [
@@ -58,6 +59,8 @@ class ConsumeSummary:
             f"{self.trades:,} parsed",
             f"{self.quarantined:,} quarantined",
         ]
+        if self.skipped:
+            parts.append(f"{self.skipped:,} skipped (pings)")
         if "windows" in self.outputs:
             parts.append(f"{self.windows_written:,} closed windows written")
         if self.windows_updated:
@@ -211,7 +214,7 @@ def _summary(run: _Run, reason: str) -> ConsumeSummary:
         if run.windows and any(w.windows_mode == "append" for w in run.writers):
             outputs["windows"] = ctx.output.url("windows")
     summary = ConsumeSummary(
-        batches=stats.batches, input_rows=stats.input_rows, trades=stats.trades, quarantined=stats.quarantined,
+        batches=stats.batches, input_rows=stats.input_rows, trades=stats.trades, quarantined=stats.quarantined, skipped=stats.skipped,
         windows_written=stats.windows_written, windows_updated=stats.windows_updated,
         elapsed=time.monotonic() - run.started, reason=reason, reader=run.src.description, outputs=outputs,
     )

@@ -15,6 +15,7 @@ import threading
 import time
 from typing import Callable, Optional, Sequence
 
+from streamlab.spark.datasets.base import SKIPPED
 from streamlab.spark.relay import relay_batch
 from streamlab.spark.writers import WriteContext, write_quarantine
 
@@ -31,17 +32,21 @@ def records_query(spark, raw, writers, ctx: WriteContext, checkpoint: str, trigg
     def on_batch(batch, batch_id: int) -> None:
         parsed = dataset.parse(batch).cache()
         try:
-            row = parsed.agg(F.count(F.lit(1)).alias("n"), F.count("_error").alias("bad")).first()
-            n, bad = int(row["n"]), int(row["bad"])
+            records = F.sum("_records") if "_records" in parsed.columns else F.count(F.lit(1))  # rows per record
+            skipped = F.count(F.when(F.col("_error").startswith(SKIPPED), 1))
+            row = parsed.agg(F.count(F.lit(1)).alias("n"), F.count("_error").alias("errors"), skipped.alias("skipped"),
+                             records.alias("records")).first()
+            n, skip = int(row["n"]), int(row["skipped"])
+            bad = int(row["errors"]) - skip
             if bad:
                 write_quarantine(ctx, dataset.quarantine(parsed), batch_id, bad)
-            if n - bad:
+            if n - bad - skip:
                 good = dataset.good(parsed)
                 if relay:
                     relay_batch(spark, good, relay, batch_id, relay_folders)
                 for w in writers:
                     w.on_records(good, batch_id)
-            ctx.stats.add(batches=1, input_rows=n, trades=n - bad, quarantined=bad)
+            ctx.stats.add(batches=1, input_rows=int(row["records"] or 0), trades=n - bad - skip, quarantined=bad, skipped=skip)
         finally:
             parsed.unpersist()
 

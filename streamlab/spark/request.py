@@ -71,6 +71,7 @@ class ConsumeRequest:
     # dataset options
     date_column: str = "review_date"
     top: int = 10
+    max_future: float = 3600.0  # trades: seconds an event time may be ahead of its arrival
     # sinks
     partition_by: Sequence[str] = ()
     name: Optional[str] = None
@@ -130,7 +131,7 @@ class ConsumeRequest:
 
     def make_dataset(self):
         """The `streamlab.spark.datasets.Dataset`, with this request's options."""
-        return create(self.dataset, date_column=self.date_column, top=self.top)
+        return create(self.dataset, date_column=self.date_column, top=self.top, max_future=self.max_future)
 
     def read_request(self) -> ReadRequest:
         """What the source needs of this run (a fresh, mutable copy: its check resolves into it)."""

@@ -35,6 +35,10 @@ from typing import Any, ClassVar, Optional
 
 Columns = tuple[tuple[str, str], ...]
 
+#: an `_error` starting with this marks a row that is neither written nor a problem (a Finnhub
+#: ping): counted as skipped, never quarantined
+SKIPPED = "skipped: "
+
 #: the schema of every dataset's quarantine output
 QUARANTINE_COLUMNS: Columns = (("raw", "string"), ("reason", "string"), ("position", "string"))
 
@@ -91,7 +95,8 @@ class Dataset:
     def quarantine(self, parsed):
         from pyspark.sql import functions as F
 
-        return parsed.where(F.col("_error").isNotNull()).select(F.col("_raw").alias("raw"), F.col("_error").alias("reason"), "position")
+        problem = F.col("_error").isNotNull() & ~F.col("_error").startswith(SKIPPED)
+        return parsed.where(problem).select(F.col("_raw").alias("raw"), F.col("_error").alias("reason"), "position")
 
     def windows(self, good, window: Optional[str] = None, watermark: Optional[str] = None, slide: Optional[str] = None):
         raise NotImplementedError(f"the {self.name} dataset has no windows")

@@ -1,13 +1,18 @@
-"""Trades and ticks (the synthetic ticker, Finnhub, Binance): parse the wire form, window per symbol.
+"""Trades and ticks (the synthetic ticker, Finnhub, Binance): parse, window per symbol.
 
 Pure DataFrame functions, the same for batch and streaming input. The input is what every reader
-returns: a `data` binary column holding one record's wire form (see `streamlab.records`), plus
-`position` (sequence number / offset) and `arrival` where the source has them.
+returns: a `data` binary column holding one record (see `streamlab.records`), plus `position`
+(sequence number / offset) and `arrival` where the source has them.
 
-`parse` keeps every input row and says why a row is unusable in `_error` (null for a good row):
-`not JSON` (also a JSON value of the wrong type, e.g. a price of "abc"), `not a JSON object` (an array),
-`missing fields: ...` (symbol, price and event_time are required; volume may be null). `good`
-and `quarantine` split on it, so nothing is dropped silently.
+`parse` reads streamlab's wire form and the providers' own messages (`trade_shapes`: Finnhub,
+raw Binance trade events, Binance's combined-stream wrapper), one row per trade, and says why a
+row is unusable in `_error` (null for a good row): `not JSON`, `not a JSON object` (an array),
+`JSON, but not a trade: keys ...`, `missing fields: ...` (symbol, price and event_time are
+required; volume may be null), `price is not a number`, a price that is not positive and finite,
+a negative volume, an empty symbol, and an implausible event time (before 2000, or more than
+`max_future` seconds ahead of the record's arrival: one such clock would otherwise move the
+watermark years ahead and silently end all windowed output). `good` and `quarantine` split on
+it, so nothing is dropped silently; a Finnhub ping is counted as skipped.
 
 `windows` makes tumbling windows per symbol on event time (default 1 minute; sliding with `slide`,
 e.g. `--window 1m --slide 10s`: each trade then counts in every window that covers it) with open, high, low,
@@ -24,13 +29,11 @@ from __future__ import annotations
 
 from typing import Optional
 
-from streamlab.spark.datasets.base import Dataset
+from streamlab.spark.datasets import trade_shapes
+from streamlab.spark.datasets.base import SKIPPED, Dataset, position, raw_text
 
-REQUIRED = ("symbol", "price", "event_time")
-WIRE_SCHEMA = (
-    "source STRING, symbol STRING, price DOUBLE, volume DOUBLE, event_time LONG, ingest_time LONG, "
-    "trade_time LONG, trade_id STRING, conditions ARRAY<STRING>, _corrupt STRING"
-)
+#: an event time further than this ahead of the record's arrival is refused (`--max-future`)
+DEFAULT_MAX_FUTURE_S = 3600.0
 
 
 class TickerDataset(Dataset):
@@ -55,37 +58,37 @@ class TickerDataset(Dataset):
     has_latest = True
     latest_columns = ("symbol", "price", "event_ts", "trades")
 
+    options = ("max_future",)
+
+    def __init__(self, max_future: float = DEFAULT_MAX_FUTURE_S):
+        self.max_future = float(max_future)
+
     def parse(self, raw):
-        """Every input row, parsed: the wire fields, `event_ts`, `_raw` (the text) and `_error` (null if good)."""
+        """Every input record, parsed into its trades (see `trade_shapes`): the wire fields, `event_ts`,
+        `_raw` (the text), `_error` (null if good; `skipped: ...` for a Finnhub ping) and `_records`
+        (1 on the first row of each input record, so a Finnhub message of 3 trades counts once)."""
         from pyspark.sql import functions as F
 
-        cols = set(raw.columns)
-        text = F.col("data").cast("string") if "data" in cols else F.col("value").cast("string")
-        position = F.col("position") if "position" in cols else F.lit(None).cast("string")
-        df = raw.select(text.alias("_raw"), position.alias("position"))
-        parsed = F.from_json("_raw", WIRE_SCHEMA, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt"})
-        df = df.withColumn("_p", parsed)
-        missing = F.concat_ws(", ", *[F.when(F.col(f"_p.{f}").isNull(), F.lit(f)) for f in REQUIRED])
-        trimmed = F.ltrim(F.col("_raw"))
-        error = (
-            F.when(F.col("_raw").isNull() | (F.col("_p").isNull()), F.lit("not JSON"))
-            # a JSON array (e.g. a provider's batch forwarded whole) is the usual non-object
-            .when(F.col("_p._corrupt").isNotNull() & trimmed.startswith("["), F.lit("not a JSON object"))
-            .when(F.col("_p._corrupt").isNotNull(), F.lit("not JSON"))
-            .when(missing != "", F.concat(F.lit("missing fields: "), missing))
-        )
+        reference = F.coalesce(F.col("arrival"), F.current_timestamp()) if "arrival" in raw.columns else F.current_timestamp()
+        df = raw.select(raw_text(raw).alias("_raw"), position(raw).alias("position"), reference.alias("_ref"))
+        df = df.select("*", F.posexplode_outer(trade_shapes.candidates(F, F.col("_raw"))).alias("_pos", "_c"))
+        t = trade_shapes.typed(F, "_c", self.max_future, F.col("_ref"))
+        error = F.when(F.col("_c").isNull(), F.lit(SKIPPED + "no trade in the message (a ping)")).otherwise(t["_error"])
+        df = df.select("*", error.alias("_error"))
+        usable = F.col("_error").isNull()  # only a usable trade has an event time (a bad one may be years off)
         return df.select(
-            F.col("_p.symbol").alias("symbol"),
-            F.col("_p.price").alias("price"),
-            F.col("_p.volume").alias("volume"),
-            F.timestamp_millis(F.col("_p.event_time")).alias("event_ts"),
-            F.col("_p.event_time").alias("event_time"),
-            F.col("_p.ingest_time").alias("ingest_time"),
-            F.col("_p.source").alias("source"),
-            F.col("_p.trade_id").alias("trade_id"),
+            t["symbol"].alias("symbol"),
+            t["price"].alias("price"),
+            t["volume"].alias("volume"),
+            F.when(usable, F.timestamp_millis(t["event_time"])).alias("event_ts"),
+            F.when(usable, t["event_time"]).alias("event_time"),
+            t["ingest_time"].alias("ingest_time"),
+            t["source"].alias("source"),
+            t["trade_id"].alias("trade_id"),
             "position",
             "_raw",
-            error.alias("_error"),
+            "_error",
+            F.when(F.coalesce(F.col("_pos"), F.lit(0)) == 0, 1).otherwise(0).alias("_records"),
         )
 
     def latest(self, good):

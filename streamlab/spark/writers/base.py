@@ -17,6 +17,7 @@ class Stats:
     input_rows: int = 0
     trades: int = 0  # good rows (the name comes from the ticker dataset)
     quarantined: int = 0
+    skipped: int = 0  # rows that are neither data nor a problem (Finnhub pings)
     windows_written: int = 0
     windows_updated: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
