@@ -10,7 +10,10 @@ product_parent (bigint), product_title, product_category, star_rating, helpful_v
 Quarantined (`raw` + `reason`), never dropped or fatal:
   - `expected 15 tab-separated fields, got N` (a cut or merged line),
   - `header row` (the TSV header sent as a record),
-  - `bad values: star_rating, vine, ...` (a number, Y/N flag or yyyy-MM-dd date that does not parse).
+  - `bad values: star_rating, vine, ...` (a number, Y/N flag or yyyy-MM-dd date that does not parse;
+    a bare year is not a date),
+  - `every field is empty`, `star_rating is not 1 to 5`, `negative votes`,
+    `helpful_votes is more than total_votes` (values that parse but cannot be a review).
 Empty optional text fields stay empty strings; an empty number or date is null, not an error.
 No windows: reviews are written as they come, straight under --path (the lab's bronze folder).
 """
@@ -69,6 +72,10 @@ class ReviewsDataset(Dataset):
             .when(F.col("_n") != len(COLUMNS), F.concat(F.lit(f"expected {len(COLUMNS)} tab-separated fields, got "), F.col("_n").cast("string")))
             .when((F.col("_f0") == "marketplace") & (F.col("_f2") == "review_id"), F.lit("header row"))
             .when(bad != "", F.concat(F.lit("bad values: "), bad))
+            .when(F.length(F.regexp_replace(F.col("_raw"), "[\\t\\s]", "")) == 0, F.lit("every field is empty"))
+            .when(~typed["star_rating"].between(1, 5), F.lit("star_rating is not 1 to 5"))
+            .when((typed["helpful_votes"] < 0) | (typed["total_votes"] < 0), F.lit("negative votes"))
+            .when(typed["helpful_votes"] > typed["total_votes"], F.lit("helpful_votes is more than total_votes"))
         )
         out = [typed[name].cast(TYPES.get(name, "string")).alias(self._out(name)) for name in COLUMNS]
         return df.select(*out, F.current_timestamp().alias("review_timestamp"), "position", "_raw", error.alias("_error"))
@@ -83,5 +90,8 @@ def _typed(field, index: int, name: str):
     if kind == "boolean":
         up = F.upper(F.trim(field))
         return F.when(up == "Y", F.lit(True)).when(up == "N", F.lit(False))
+    if kind == "date":  # yyyy-MM-dd only: a bare year ("2015") would cast to 2015-01-01
+        text = F.trim(field)
+        return F.when(text.rlike(r"^\d{4}-\d{1,2}-\d{1,2}$"), F.expr(f"try_cast(trim(`_f{index}`) as date)"))
     # try_cast: a bad value becomes null (and is reported below) instead of failing the batch (ANSI mode)
     return F.expr(f"try_cast(trim(`_f{index}`) as {kind})")
