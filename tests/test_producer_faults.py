@@ -155,6 +155,32 @@ def test_a_dead_endpoint_stops_the_run_after_max_outage_with_exit_5(tcp_proxy, k
     assert time.monotonic() - started < 60
 
 
+def test_retried_counts_every_attempt_the_proxy_saw(faulty_proxy, kinesis, tmp_path):
+    """botocore's own retries are off for the sinks, so the summary's `retried` is the number of
+    record resends the service really got: whole calls throttled, answered 500/502/503, and
+    entries failed one by one (each of these botocore used to retry silently, or not at all)."""
+    from streamlab.testing import parse_summary
+    from tests.fixtures.faulty_proxy import FailCall, FailEntries
+
+    faulty_proxy.script.extend([
+        FailCall("ThrottlingException"), FailEntries({0, 5, 9}), FailCall("InternalFailure", status=500),
+        FailCall("ServiceUnavailable", status=503), FailCall("BadGateway", status=502),
+    ])  # 5 failed sends: one short of the retry budget (6 sends of one record)
+    dl = tmp_path / "dl.jsonl"
+    with new_stream(kinesis) as stream:
+        proc = start_stdin(numbers_file(tmp_path, 1200), "--sink", "kinesis", "--stream", stream,
+                           "--endpoint-url", faulty_proxy.url, "--dead-letter", str(dl), home=tmp_path)
+        _, err = proc.communicate(timeout=120)
+        delivered = [int(x) for x in read_all(kinesis, stream)]
+    assert proc.returncode == 0, err
+    summary = parse_summary(err)
+    assert (summary["produced"], summary["sent"], summary["failed"]) == (1200, 1200, 0), err
+    attempts = sum(faulty_proxy.sizes)  # records in every PutRecords call that reached the proxy
+    assert len(faulty_proxy.calls) >= 6 and attempts > 1200
+    assert summary["retried"] == attempts - 1200, (summary, faulty_proxy.sizes)
+    assert sorted(delivered) == list(range(1, 1201)) and not dl.exists()
+
+
 def test_malformed_review_lines_are_set_aside_with_the_reason(tmp_path):
     good = "US\t1\tR1\tB01\t9\tTitle\tBooks\t5\t0\t0\tN\tY\tGreat\tBody text\t2015-01-01"
     split = "US\t3\tR3\tB03\t9\tT\tBooks\t4\t0\t0\tN\tY\tHead\tfirst half", "second half\t2016-02-03"
