@@ -155,6 +155,32 @@ def test_a_dead_endpoint_stops_the_run_after_max_outage_with_exit_5(tcp_proxy, k
     assert time.monotonic() - started < 60
 
 
+def test_retried_counts_every_attempt_the_proxy_saw(faulty_proxy, kinesis, tmp_path):
+    """botocore's own retries are off for the sinks, so the summary's `retried` is the number of
+    record resends the service really got: whole calls throttled, answered 500/502/503, and
+    entries failed one by one (each of these botocore used to retry silently, or not at all)."""
+    from streamlab.testing import parse_summary
+    from tests.fixtures.faulty_proxy import FailCall, FailEntries
+
+    faulty_proxy.script.extend([
+        FailCall("ThrottlingException"), FailEntries({0, 5, 9}), FailCall("InternalFailure", status=500),
+        FailCall("ServiceUnavailable", status=503), FailCall("BadGateway", status=502),
+    ])  # 5 failed sends: one short of the retry budget (6 sends of one record)
+    dl = tmp_path / "dl.jsonl"
+    with new_stream(kinesis) as stream:
+        proc = start_stdin(numbers_file(tmp_path, 1200), "--sink", "kinesis", "--stream", stream,
+                           "--endpoint-url", faulty_proxy.url, "--dead-letter", str(dl), home=tmp_path)
+        _, err = proc.communicate(timeout=120)
+        delivered = [int(x) for x in read_all(kinesis, stream)]
+    assert proc.returncode == 0, err
+    summary = parse_summary(err)
+    assert (summary["produced"], summary["sent"], summary["failed"]) == (1200, 1200, 0), err
+    attempts = sum(faulty_proxy.sizes)  # records in every PutRecords call that reached the proxy
+    assert len(faulty_proxy.calls) >= 6 and attempts > 1200
+    assert summary["retried"] == attempts - 1200, (summary, faulty_proxy.sizes)
+    assert sorted(delivered) == list(range(1, 1201)) and not dl.exists()
+
+
 def test_malformed_review_lines_are_set_aside_with_the_reason(tmp_path):
     good = "US\t1\tR1\tB01\t9\tTitle\tBooks\t5\t0\t0\tN\tY\tGreat\tBody text\t2015-01-01"
     split = "US\t3\tR3\tB03\t9\tT\tBooks\t4\t0\t0\tN\tY\tHead\tfirst half", "second half\t2016-02-03"
@@ -259,3 +285,47 @@ def test_socket_sink_hold_wait_ends_on_a_signal_with_a_summary(tmp_path):
     assert time.monotonic() - started < 10, said + err
     assert summary_of(said + err) == (50, 0, 50)
     assert proc.returncode == 6
+
+
+def test_a_kafka_broker_restarted_within_max_outage_is_reconnected(tmp_path):
+    """The broker dies mid-run and a new one comes up on the same port 3 s later: the run carries
+    on and every record arrives. tansu keeps topics in memory only (the one storage streamlab.local
+    .kafka runs), so the new broker starts empty: the test creates the topic again, as whoever
+    restarts a broker would, and reads the first broker out before killing it. To read it out
+    exactly, the producer is paused (SIGSTOP) for that moment and resumed as the broker dies."""
+    from streamlab.local import kafka as local_broker
+    from tests.fixtures.kafka import consume_all, create_topic
+
+    topic, n = "restart", 8000
+    dl = tmp_path / "dl.jsonl"
+    first = local_broker.start()
+    port = first.port
+    second = None
+    try:
+        create_topic(first.bootstrap, topic)
+        proc = start_stdin(numbers_file(tmp_path, n), "--sink", "kafka", "--topic", topic, "--bootstrap", first.bootstrap,
+                           "--rate", "1000", "--max-outage", "30", "--dead-letter", str(dl), home=tmp_path)
+        said = wait_producing(proc)
+        time.sleep(2.0)
+        proc.send_signal(signal.SIGSTOP)
+        time.sleep(0.5)  # what the producer had written reaches the broker
+        before = [int(m.value) for m in consume_all(first.bootstrap, topic, idle_s=1.5)]
+        first.kill()
+        proc.send_signal(signal.SIGCONT)
+        time.sleep(3.0)
+        second = local_broker.start(port=port)
+        create_topic(second.bootstrap, topic)
+        _, err = proc.communicate(timeout=120)
+        err = said + err
+        after = [int(m.value) for m in consume_all(second.bootstrap, topic, expected=n - len(set(before)), wait_s=30)]
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
+    assert 0 < len(before) < n, err  # the outage came mid-run
+    assert proc.returncode == 0, err
+    assert dead_letters(dl) == [], err
+    produced = produced_of(err)
+    assert produced == n
+    # at-least-once: a batch whose acknowledgement died with the first broker may be sent again
+    assert set(before) | set(after) == set(range(1, n + 1)), sorted(set(range(1, n + 1)) - set(before) - set(after))[:20]

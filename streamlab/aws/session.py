@@ -68,7 +68,7 @@ class AWS:
         self.settings = settings
         self._note = note
         self._endpoint: Optional[tuple[Optional[str]]] = None
-        self._clients: dict[tuple[str, bool], Any] = {}
+        self._clients: dict[tuple[str, bool, bool], Any] = {}
         self._lock = threading.RLock()  # clients are thread-safe, a boto3 session making them is not
 
     @property
@@ -105,12 +105,15 @@ class AWS:
     def region(self) -> str:
         return self.settings.region or self.session.region_name or DEFAULT_REGION
 
-    def client(self, service: str, *, validate: bool = True):
+    def client(self, service: str, *, validate: bool = True, sdk_retries: bool = True):
         """A client for `service`, made once. `validate=False` skips botocore's parameter
         validation, for hot batch calls whose parameters the caller already guarantees (the
         Kinesis and Firehose sinks check counts, sizes and keys before each call): on a
-        500-record PutRecords it is ~13% of the call against the local emulator."""
-        key = (service, validate)
+        500-record PutRecords it is ~13% of the call against the local emulator.
+        `sdk_retries=False` makes every call one attempt: the producing sinks' Batcher retries
+        itself (backoff, riding out an outage, each resend counted in the summary's `retried`),
+        so botocore's hidden retries would only make that count wrong and the waits longer."""
+        key = (service, validate, sdk_retries)
         client = self._clients.get(key)
         if client is None:
             with self._lock:
@@ -118,7 +121,8 @@ class AWS:
                 if client is None:
                     from botocore.config import Config
 
-                    cfg = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30,
+                    retries = {"max_attempts": 3, "mode": "standard"} if sdk_retries else {"total_max_attempts": 1, "mode": "standard"}
+                    cfg = Config(retries=retries, connect_timeout=5, read_timeout=30,
                                  parameter_validation=validate, max_pool_connections=20)  # see resources.common.MAX_WORKERS
                     client = self._clients[key] = self.session.client(
                         service, region_name=self.region, endpoint_url=self.endpoint_url, config=cfg

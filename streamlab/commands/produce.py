@@ -101,6 +101,12 @@ def command() -> None:
     """Stream records from a source into a sink, batched and retried, until a limit or Ctrl-C.
 
     Example: streamlab produce synthetic --sink kinesis --stream ticker --count 1000
+
+    Every source takes --count, --duration, --rate, --quiet, --dead-letter and --max-outage
+    SECONDS: how long an unreachable sink (refused, reset, timed out, a broker gone) is ridden
+    out with backoff, every attempt counted as retried (default 60); past it the run stops
+    with exit 5. Records left in the dead-letter file exit 6.
+    `streamlab produce SOURCE --help` lists them all.
     """
 
 

@@ -75,9 +75,9 @@ def _replace(state_dir: Path, doc: dict) -> None:
     if doc:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # O_CREAT's mode only applies to a new file (a stale temp file): before a byte is written
         with os.fdopen(fd, "w") as f:
             f.write(json.dumps(doc, indent=2))
-        os.chmod(tmp, 0o600)  # O_CREAT's mode only applies to a new file
         os.replace(tmp, path)
     else:
         with contextlib.suppress(FileNotFoundError):

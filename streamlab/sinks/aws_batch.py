@@ -13,12 +13,24 @@ from typing import Any, Callable
 from streamlab.errors import StreamlabError
 from streamlab.sinks.base import Failure, RetryBatch
 
-#: whole-call errors worth another try (the per-entry ones come back in the answer instead)
+#: whole-call errors worth another try (the per-entry ones come back in the answer instead). The
+#: sinks' clients make one attempt per call (`AWS.client(sdk_retries=False)`), so this covers what
+#: botocore's standard retry mode would have retried: its throttling and transient codes, plus any
+#: answer with HTTP status 500/502/503/504 (`TRANSIENT_STATUS`).
 RETRYABLE_CALL_ERRORS = frozenset(
     {
-        "ProvisionedThroughputExceededException",
+        "Throttling",
         "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "RequestThrottled",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
         "LimitExceededException",
+        "SlowDown",
+        "PriorRequestNotComplete",
         "KMSThrottlingException",
         "InternalFailure",
         "InternalFailureException",
@@ -29,45 +41,35 @@ RETRYABLE_CALL_ERRORS = frozenset(
         "RequestTimeoutException",
     }
 )
+TRANSIENT_STATUS = frozenset({500, 502, 503, 504})
 
-#: botocore exception class names that mean "the connection failed, the call may be repeated"
-CONNECTION_ERRORS = frozenset(
-    {
-        "EndpointConnectionError",
-        "ConnectionClosedError",
-        "ConnectTimeoutError",
-        "ReadTimeoutError",
-        "ConnectionError",
-        "ProxyConnectionError",
-    }
-)
-
-
-#: of those, the ones raised before a request could be sent
+#: botocore exceptions raised before a request could be sent (the others of its ConnectionError /
+#: HTTPClientError families, e.g. a reset or a read timeout, may follow a delivery)
 NEVER_CONNECTED = frozenset({"EndpointConnectionError", "ConnectTimeoutError", "ProxyConnectionError"})
 
 
 def put_batch(call: Callable[[], dict], *, gone: Callable[[], StreamlabError], failed_count: str, responses: str) -> list[Failure]:
     """Make one batch call; return the failed entries by index. `gone()` builds the not-found error."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError, SSLError
 
     try:
         resp: Any = call()
     except ClientError as exc:
         err = exc.response.get("Error", {})
         code, message = err.get("Code", "ClientError"), err.get("Message", "")
-        if code in RETRYABLE_CALL_ERRORS:
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in RETRYABLE_CALL_ERRORS or status in TRANSIENT_STATUS:
             raise RetryBatch(code, message) from None
         if code == "ResourceNotFoundException":
             raise gone() from None
         raise
-    except BotoCoreError as exc:
+    except SSLError:
+        raise  # a certificate problem does not pass by waiting
+    except (ConnectionError, HTTPClientError) as exc:
+        # An outage (the Batcher rides it out up to --max-outage). Only a connection that was
+        # never made surely carried nothing; a reset or a read timeout may follow a delivery.
         name = type(exc).__name__
-        if name in CONNECTION_ERRORS:
-            # An outage (the Batcher rides it out up to --max-outage). Only a connection that was
-            # never made surely carried nothing; a reset or a read timeout may follow a delivery.
-            raise RetryBatch(name, str(exc), unsure=name not in NEVER_CONNECTED, outage=True) from None
-        raise
+        raise RetryBatch(name, str(exc), unsure=name not in NEVER_CONNECTED, outage=True) from None
     if not resp.get(failed_count):
         return []
     return [Failure(i, r["ErrorCode"], r.get("ErrorMessage", "")) for i, r in enumerate(resp[responses]) if r.get("ErrorCode")]

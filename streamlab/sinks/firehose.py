@@ -78,7 +78,7 @@ class FirehoseSink(Sink):
         status = desc.get("DeliveryStreamStatus", "ACTIVE")
         if status not in ("ACTIVE", "UPDATING"):
             raise ConfigError(f"Firehose delivery stream {self.stream} is {status}", "wait until it is ACTIVE, then run again")
-        self.client = self.aws.client("firehose", validate=False)  # send() keeps AWS's limits itself
+        self.client = self.aws.client("firehose", validate=False, sdk_retries=False)  # send() keeps AWS's limits; the Batcher retries
 
     def send(self, batch: list[Entry]) -> list[Failure]:
         records = [{"Data": self.line(e.data)} for e in batch]

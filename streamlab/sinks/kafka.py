@@ -11,7 +11,9 @@ producer, so the partitioner spreads them.
 Bounded waits: the first connection (an admin client that also checks the topic) fails within
 `CONNECT_TIMEOUT_S` with one line naming the bootstrap and protocol. Once the broker has stopped
 answering, later resends probe it with a plain TCP connect first and fail at once instead of
-waiting a whole delivery timeout per attempt.
+waiting a whole delivery timeout per attempt. A broker that comes back within --max-outage is
+used again; if the producer did not survive the restart (see `_producer_broken`), a new one is
+built, so a broker restarted on the same address is reconnected.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any, Optional
 
 import click
 
-from streamlab.errors import ConfigError, ResourceNotFound
+from streamlab.errors import ConfigError, ResourceNotFound, StreamlabError
 from streamlab.kafka.diagnose import KafkaLogCapture, connect, preflight
 from streamlab.kafka.settings import (
     CONNECT_TIMEOUT_S,
@@ -94,13 +96,43 @@ class KafkaSink(Sink):
         self.logs = KafkaLogCapture().install()
         try:
             self._check_topic(KafkaAdminClient)
-            self.producer = self._connect(lambda: KafkaProducer(**producer_kwargs(self.sec, delivery_timeout=self.delivery_timeout)))
+            self.producer = self._new_producer()
         except BaseException:
             self.logs.remove()
             raise
 
     def _connect(self, make):
         return connect(make, self.sec, self.logs, CONNECT_TIMEOUT_S)
+
+    def _new_producer(self):
+        from kafka import KafkaProducer
+
+        return self._connect(lambda: KafkaProducer(**producer_kwargs(self.sec, delivery_timeout=self.delivery_timeout)))
+
+    def _producer_broken(self) -> bool:
+        """The producer can no longer send: kafka-python's idempotent producer goes into a fatal
+        state it never leaves when a broker that came back does not know its producer id (a broker
+        restarted empty answers InitProducerId with an error); only a new producer can send then.
+        kafka-python 3.0 says so only through its transaction manager (no public call)."""
+        if self.producer is None:
+            return True
+        tm = getattr(self.producer, "_transaction_manager", None)
+        return bool(tm is not None and tm.has_fatal_error())
+
+    def _rebuild(self) -> bool:
+        """Replace a broken producer (the broker answers again); False if it cannot connect yet."""
+        old, self.producer = self.producer, None
+        if old is not None:
+            try:
+                old.close(timeout=0)  # its pending batches fail; the Batcher holds those records
+            except Exception:
+                pass
+        try:
+            self.producer = self._new_producer()
+        except StreamlabError:  # gone again between the probe and the connect: still an outage
+            return False
+        self._parts = []  # partitions are looked up again
+        return True
 
     def _check_topic(self, admin_cls) -> None:
         admin = self._connect(lambda: admin_cls(**admin_kwargs(self.sec)))
@@ -139,8 +171,10 @@ class KafkaSink(Sink):
         return False
 
     def send(self, batch: list[Entry]) -> list[Failure]:
-        if self._broker_down:
-            if not self._broker_reachable():
+        if self._broker_down or self._producer_broken():
+            # Reconnect once the broker answers again (within --max-outage, the Batcher's clock).
+            if not self._broker_reachable() or (self._producer_broken() and not self._rebuild()):
+                self._broker_down = True
                 return [Failure(i, "BrokerUnreachable", f"no answer from {self.sec.bootstrap}", outage=True) for i in range(len(batch))]
             self._broker_down = False
         send, topic = self.producer.send, self.topic
@@ -174,7 +208,12 @@ class KafkaSink(Sink):
                 if "Timeout" in type(exc).__name__:
                     timed_out += 1
                 failures.append(Failure(i, type(exc).__name__, scrub(str(exc), self.sec)))
-        if failures and timed_out == len(batch):
+        if failures and self._producer_broken():
+            # The broker went away and the producer with it (see _producer_broken): an outage;
+            # the next send builds a new producer. Some of these may have reached the old broker.
+            for f in failures:
+                f.unsure = f.outage = True
+        elif failures and timed_out == len(batch):
             # Everything timed out: the broker is probably gone (an outage the Batcher rides out up
             # to --max-outage). Probe before the next attempt. The records may have reached it.
             self._broker_down = not self._broker_reachable()

@@ -8,10 +8,10 @@ keyless data spreads over all shards.
 
 PutRecords answers index-aligned: entries with an `ErrorCode` (`ProvisionedThroughputExceeded
 Exception`, `InternalFailure`) are returned as failures and the Batcher resends only those, with
-full-jitter backoff. A whole call that was throttled or lost its connection raises `RetryBatch`.
-botocore's own retry (3 attempts, see aws/session.py) runs first for the errors it knows
-(5xx, throttling codes, connection resets); ours is the outer layer. A stream that disappears
-mid-run is fatal: one line, and the Batcher dead-letters what it still holds.
+full-jitter backoff. A whole call that was throttled, failed with a 5xx or lost its connection
+raises `RetryBatch`. botocore's own retry is off for this client (aws/session.py, `sdk_retries`):
+the Batcher is the only layer, so every resend shows in the summary's `retried`. A stream that
+disappears mid-run is fatal: one line, and the Batcher dead-letters what it still holds.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ class KinesisSink(Sink):
         if self.aws is None:
             raise TypeError("KinesisSink needs the command's AWS handle: KinesisSink(settings, aws=AWS(settings), ...)")
         require_stream(self.aws, self.stream)
-        self.client = self.aws.client("kinesis", validate=False)  # send() keeps AWS's limits itself
+        self.client = self.aws.client("kinesis", validate=False, sdk_retries=False)  # send() keeps AWS's limits; the Batcher retries
 
     def send(self, batch: list[Entry]) -> list[Failure]:
         pk, rand = self.partition_key, self._random_key
