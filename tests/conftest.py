@@ -6,6 +6,10 @@ The environment is scrubbed of real AWS configuration first: tests talk only to 
 import os
 from pathlib import Path
 
+# The caller's own AWS configuration, kept aside for the opt-in real-AWS tier only
+# (tests/test_aws_real.py, STREAMLAB_TEST_REAL_AWS=1); every other test sees the scrubbed one below.
+CALLER_AWS_ENV = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
+
 # Before anything imports boto3: fake credentials, no real config files, a fixed region.
 for _name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "STREAMLAB_ENDPOINT_URL",
               "STREAMLAB_LOCAL", "FINNHUB_API_KEY", "HWE_BOOTSTRAP", "HWE_USERNAME", "HWE_PASSWORD"):
