@@ -42,3 +42,24 @@ def test_raw_provider_messages_give_the_same_trades_as_the_wire_form(spark, run_
     assert (raw_summary.input_rows, raw_summary.trades, raw_summary.quarantined) == (records, trades, 0)
     assert (wire_summary.input_rows, wire_summary.trades, wire_summary.quarantined) == (trades, trades, 0)
     assert raw_trades == wire_trades  # symbol, price, volume and event time agree trade for trade
+
+
+def test_a_binary_payload_is_quarantined_readably_and_exactly(spark, tmp_path):
+    """A non-UTF-8 record: `raw` is valid UTF-8 (U+FFFD for the bad bytes) so pyarrow's full
+    validation and pandas read _quarantine/, and `raw_bytes` keeps the bytes exactly."""
+    import pyarrow.dataset as ds
+
+    inbox, out = tmp_path / "in", tmp_path / "out"
+    inbox.mkdir()
+    junk = b"\xff\xfe\x00\x81 not text \xc3"
+    good = b'{"symbol":"A","price":1.5,"event_time":1764000000000}'
+    (inbox / "mixed.txt").write_bytes(good + b"\n" + junk + b"\n")
+    s = run_consume(ConsumeRequest(
+        load_settings(), source="files", input_path=str(inbox), file_format="text", dataset="trades", sink="parquet",
+        path=str(out), trigger="available-now", quiet=True), spark=spark)
+    assert (s.input_rows, s.trades, s.quarantined) == (2, 1, 1)
+    table = ds.dataset(str(out / "_quarantine"), format="parquet", partitioning="hive").to_table()
+    table.validate(full=True)  # raises on a string column holding invalid UTF-8
+    row = table.to_pandas().iloc[0]
+    assert row["raw_bytes"] == junk
+    assert row["raw"] == junk.decode("utf-8", errors="replace") and row["reason"] == "not JSON"

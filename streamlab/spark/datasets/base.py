@@ -40,7 +40,10 @@ Columns = tuple[tuple[str, str], ...]
 SKIPPED = "skipped: "
 
 #: the schema of every dataset's quarantine output
-QUARANTINE_COLUMNS: Columns = (("raw", "string"), ("reason", "string"), ("position", "string"))
+#: `raw` is the record as text that every reader accepts (bytes that are not UTF-8 become U+FFFD),
+#: `raw_bytes` the record exactly as received (a payload may be binary: duckdb, pandas and pyarrow
+#: refuse a string column holding invalid UTF-8, and this is the folder a user opens to debug)
+QUARANTINE_COLUMNS: Columns = (("raw", "string"), ("reason", "string"), ("position", "string"), ("raw_bytes", "binary"))
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,8 @@ class Dataset:
         from pyspark.sql import functions as F
 
         problem = F.col("_error").isNotNull() & ~F.col("_error").startswith(SKIPPED)
-        return parsed.where(problem).select(F.col("_raw").alias("raw"), F.col("_error").alias("reason"), "position")
+        return parsed.where(problem).select(valid_text(parsed, "_raw").alias("raw"), F.col("_error").alias("reason"), "position",
+                                            F.col("_raw").cast("binary").alias("raw_bytes"))
 
     def windows(self, good, window: Optional[str] = None, watermark: Optional[str] = None, slide: Optional[str] = None):
         raise NotImplementedError(f"the {self.name} dataset has no windows")
@@ -120,6 +124,17 @@ def raw_text(raw):
     from pyspark.sql import functions as F
 
     return F.col("data").cast("string") if "data" in raw.columns else F.col("value").cast("string")
+
+
+def valid_text(df, column: str):
+    """`column` (text that may hold any bytes: a binary payload cast to string) as valid UTF-8, with
+    U+FFFD for what is not. Spark 4 has make_valid_utf8 (its decode() refuses bad bytes); 3.5's decode
+    replaces them."""
+    from pyspark.sql import functions as F
+
+    if int(df.sparkSession.version.split(".")[0]) >= 4:
+        return F.expr(f"make_valid_utf8(`{column}`)")
+    return F.expr(f"decode(cast(`{column}` as binary), 'UTF-8')")
 
 
 def position(raw):

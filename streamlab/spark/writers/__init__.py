@@ -26,7 +26,7 @@ a batch after a crash, so a restart with the same checkpoint neither duplicates 
     <records dir>/batch_id=N/   the good rows: trades/ (ticker), tweets/, records/ (raw), or --path
                                 itself for reviews (the lab's bronze folder)
     windows/batch_id=N/         closed windows (ticker: OHLC per symbol; tweets: top N hashtags per window)
-    _quarantine/batch_id=N/     malformed rows: raw (as received), reason, position
+    _quarantine/batch_id=N/     malformed rows: raw (as text, U+FFFD for bytes that are not UTF-8), reason, position, raw_bytes (exactly as received)
     _checkpoint/                Spark's checkpoints (default for a local --path; required flag otherwise)
 
 Folders starting with `_` are skipped by Spark and Athena readers. `--partition-by COL` adds
