@@ -76,11 +76,13 @@ def test_native_options_carry_the_jaas_line_with_its_semicolon():
         "kafka.sasl.jaas.config": 'org.apache.kafka.common.security.scram.ScramLoginModule required username="alice" password="p\\"w\\\\d";',
         "subscribe": "reviews",
         "startingOffsets": "earliest",
+        "kafka.isolation.level": "read_uncommitted",
         "maxOffsetsPerTrigger": "1000",
     }
     assert kafka_python_options(SCRAM, ReadRequest(topic="reviews", starting_position="latest")) == {
         "topic": "reviews", "bootstrapServers": "b-1.example:9096,b-2.example:9096", "startingOffsets": "latest",
-        "securityProtocol": "SASL_SSL", "saslMechanism": "SCRAM-SHA-512", "username": "alice", "password": 'p"w\\d',
+        "securityProtocol": "SASL_SSL", "isolationLevel": "read_uncommitted", "saslMechanism": "SCRAM-SHA-512",
+        "username": "alice", "password": 'p"w\\d',
     }
 
 

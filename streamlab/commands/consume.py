@@ -36,6 +36,8 @@ KAFKA_OPTIONS = (
     click.option("--bootstrap", default=None, metavar="HOST:PORT", help="Kafka bootstrap servers. [env: HWE_BOOTSTRAP; default: the broker of `streamlab local up --kafka`]"),
     click.option("--starting-offsets", type=click.Choice(["earliest", "latest"]), default=None, help="Where a new checkpoint starts in the topic. [default: earliest]"),
     click.option("--max-offsets-per-trigger", type=click.IntRange(min=1), default=None, help="Cap Kafka records per batch, split across partitions."),
+    click.option("--isolation-level", type=click.Choice(["read_uncommitted", "read_committed"]), default="read_uncommitted",
+                 show_default=True, help="Kafka: read_committed skips records of aborted transactions and stops at the last stable offset."),
     click.option("--packages", is_flag=True, help="Use Spark's kafka connector, downloaded by Spark (spark.jars.packages matched to this Spark/Scala)."),
     click.option("--security-protocol", default=None, help="PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL. [env: STREAMLAB_KAFKA_SECURITY_PROTOCOL; default: SASL_SSL when a username is set]"),
     click.option("--sasl-mechanism", default=None, help="SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN. [env: STREAMLAB_KAFKA_SASL_MECHANISM]"),

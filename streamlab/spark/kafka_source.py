@@ -98,6 +98,9 @@ def make_consumer(options: dict, **extra):
     kw.update(
         enable_auto_commit=False,
         group_id=None,
+        # read_committed: kafka-python skips aborted transactions (the fetch response's aborted list
+        # and the control batches) and never reads past the last stable offset
+        isolation_level=isolation_level(options),
         auto_offset_reset="earliest",
         fetch_max_wait_ms=50,
         max_poll_records=ARROW_CHUNK,
@@ -108,6 +111,16 @@ def make_consumer(options: dict, **extra):
     return KafkaConsumer(**kw)
 
 
+ISOLATION_LEVELS = ("read_uncommitted", "read_committed")
+
+
+def isolation_level(options: dict) -> str:
+    level = (options.get("isolationlevel") or "read_uncommitted").strip().lower()
+    if level not in ISOLATION_LEVELS:
+        raise ValueError(f"isolationLevel must be read_committed or read_uncommitted, not {level!r}")
+    return level
+
+
 _worker_consumers: dict[tuple, Any] = {}
 
 
@@ -116,7 +129,7 @@ def worker_consumer(options: dict):
     returning record batches column-wise (`kafka_chunks`) where this kafka-python allows it."""
     from streamlab.spark import kafka_chunks
 
-    key = tuple(options.get(k) for k in ("bootstrapservers", "securityprotocol", "username", "cafile"))
+    key = tuple(options.get(k) for k in ("bootstrapservers", "securityprotocol", "username", "cafile", "isolationlevel"))
     consumer = _worker_consumers.get(key)
     if consumer is None:
         consumer = _worker_consumers[key] = make_consumer(options)
@@ -156,6 +169,7 @@ class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
             raise ValueError("the streamlab-kafka source needs the option topic")
         if not self.options.get("bootstrapservers"):
             raise ValueError("the streamlab-kafka source needs the option bootstrapServers")
+        isolation_level(self.options)  # a bad value fails here, on the driver
         self.starting = (self.options.get("startingoffsets") or "earliest").strip().lower()
         if self.starting not in ("earliest", "latest"):
             raise ValueError(f"startingOffsets must be earliest or latest, not {self.starting!r}")

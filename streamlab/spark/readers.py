@@ -39,6 +39,7 @@ class ReadRequest:
     bootstrap: Optional[str] = None
     starting_offsets: Optional[str] = None  # earliest | latest (default: from starting_position)
     max_offsets_per_trigger: Optional[int] = None
+    isolation_level: str = "read_uncommitted"  # Kafka: read_committed skips aborted transactions
     packages: bool = False  # --packages: spark.jars.packages was set to the Kafka connector
     security_protocol: Optional[str] = None
     sasl_mechanism: Optional[str] = None
@@ -144,6 +145,7 @@ def kafka_native_options(sec, req: ReadRequest) -> dict[str, str]:
     opts = dict(spark_options(sec))
     opts["subscribe"] = req.topic
     opts["startingOffsets"] = req.kafka_offsets()
+    opts["kafka.isolation.level"] = req.isolation_level
     if req.max_offsets_per_trigger:
         opts["maxOffsetsPerTrigger"] = str(req.max_offsets_per_trigger)
     return opts
@@ -156,6 +158,7 @@ def kafka_python_options(sec, req: ReadRequest) -> dict[str, str]:
         "bootstrapServers": ",".join(sec.servers),
         "startingOffsets": req.kafka_offsets(),
         "securityProtocol": sec.protocol,
+        "isolationLevel": req.isolation_level,
     }
     if req.max_offsets_per_trigger:
         opts["maxOffsetsPerTrigger"] = str(req.max_offsets_per_trigger)

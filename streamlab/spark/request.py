@@ -59,6 +59,7 @@ class ConsumeRequest:
     bootstrap: Optional[str] = None
     starting_offsets: Optional[str] = None
     max_offsets_per_trigger: Optional[int] = None
+    isolation_level: str = "read_uncommitted"
     packages: bool = False
     security_protocol: Optional[str] = None
     sasl_mechanism: Optional[str] = None
