@@ -84,13 +84,19 @@ def _record(settings, name: str, created: str = "") -> Entry:
     return entry
 
 
-def test_ledger_alone_is_enough_when_tagging_failed(aws_env, run_cli, kinesis):
+def test_an_untagged_stream_named_in_the_ledger_is_not_deleted(aws_env, run_cli, kinesis, tmp_path):
+    """A name in the ledger is not enough (an edited ledger, or a stream deleted and re-created by
+    another tool minutes after streamlab's record): streamlab tags every stream at creation, so an
+    untagged one is someone else's, however recent (issue 18 item 3)."""
     name = unique("td-untagged")
-    kinesis.create_stream(StreamName=name, ShardCount=1)
-    _record(load_settings(), name)
+    kinesis.create_stream(StreamName=name, ShardCount=1)  # no tag, made just now
+    _record(load_settings(), name)  # recorded just now, as if streamlab had made it
     r = run_cli("teardown", "--yes")
     assert r.code == 0, r.err
-    assert name not in stream_names(kinesis)
+    assert name in stream_names(kinesis)
+    assert "without streamlab's tag" in flat(r.err) and name in r.err
+    assert ledger_entries(tmp_path) == []
+    kinesis.delete_stream(StreamName=name)
 
 
 def test_untagged_stream_recreated_after_our_record_is_left_alone(aws_env, run_cli, kinesis, tmp_path):

@@ -29,6 +29,7 @@ class Item:
     name: str
     entry: Optional[Entry] = None
     found: Optional[Found] = None
+    taggable: bool = True  # the kind carries tags (streamlab tags every one it creates)
 
     @property
     def exists(self) -> bool:
@@ -36,7 +37,7 @@ class Item:
 
     @property
     def owned(self) -> bool:
-        return self.found is not None and owned(self.found, self.entry)
+        return self.found is not None and owned(self.found, self.entry, self.taggable)
 
     @property
     def lab(self) -> Optional[str]:
@@ -54,10 +55,16 @@ class Item:
         return "+".join(parts) or "-"
 
 
-def owned(found: Found, entry: Optional[Entry]) -> bool:
+def owned(found: Found, entry: Optional[Entry], taggable: bool = True) -> bool:
+    """Whether `found` is what streamlab made: its tag says so. A name in the ledger is not enough:
+    a resource of a taggable kind without streamlab's tag was made by someone else (deleted and
+    re-created by another tool, or named in an edited ledger), whenever that happened. Kinds that
+    carry no tags (attachments, subscriptions, permissions) are matched by ARN and creation time."""
     if found.ours:
         return True
-    if entry is None:
+    if entry is None or taggable:
+        return False
+    if entry.arn and found.arn and entry.arn != found.arn:
         return False
     return not recreated_since(found, entry)
 
@@ -83,11 +90,11 @@ def collect(target, lab: Optional[str] = None) -> list[Item]:
     for entry in target.ledger.entries(target.scope):
         if entry.kind not in target.kinds:
             continue  # written by a newer streamlab: leave it for that version
-        items[(entry.kind, entry.name)] = Item(entry.kind, entry.name, entry=entry)
+        items[(entry.kind, entry.name)] = Item(entry.kind, entry.name, entry=entry, taggable=target.kind(entry.kind).taggable)
     names = list(target.kinds)
     for kind_name, founds in zip(names, in_parallel(lambda n: target.kinds[n].list_ours(), names)):
         for found in founds:
-            item = items.setdefault((kind_name, found.name), Item(kind_name, found.name))
+            item = items.setdefault((kind_name, found.name), Item(kind_name, found.name, taggable=target.kinds[kind_name].taggable))
             item.found = found
     unresolved = [key for key, item in items.items() if item.found is None]
     for key, found in zip(unresolved, in_parallel(lambda k: target.kind(k[0]).get(k[1]), unresolved)):

@@ -54,7 +54,7 @@ def plan_provision(target: Target, specs: list[Spec], lab: str) -> Plan:
                 f"{kind.label} {spec.name} is being deleted in {target.scope.describe()}",
                 "wait a minute for AWS to finish, then rerun",
             )
-        if not owned(found, entry):
+        if not owned(found, entry, kind.taggable):
             if spec.existing == "use":
                 plan.rows.append(
                     PlanRow("use", spec.kind, spec.name, kind.details(found.params) + " (already there, not streamlab's: used as is, never deleted)",

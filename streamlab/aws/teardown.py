@@ -53,7 +53,8 @@ def plan_teardown(target: Target, lab: Optional[str] = None, *, keep_bucket: boo
                     "skip",
                     item.kind,
                     item.name,
-                    "re-created without the streamlab tag after streamlab's record: not touched, ledger entry removed",
+                    "exists without streamlab's tag, so it is not what streamlab made (re-created by another tool?): "
+                    "not touched, ledger entry removed",
                     found=item.found,
                     entry=item.entry,
                     lab=item.lab,
