@@ -213,3 +213,14 @@ def test_kafka_missing_topic_and_unreachable_broker_are_one_line(kafka_broker, r
     assert r.code == 4 and r.err.startswith("error: Kafka topic no-such-topic does not exist") and len(r.err.strip().splitlines()) == 1
     r = run_cli("sample", "--source", "kafka", "--topic", "t", "--bootstrap", "127.0.0.1:1")
     assert r.code == 5 and r.err.startswith("error: cannot reach Kafka at 127.0.0.1:1") and len(r.err.strip().splitlines()) == 1
+
+
+def test_a_quote_without_a_usd_price_is_listed_and_left_out_of_the_total():
+    from streamlab.sample.tally import Tally, report
+
+    xrpeth = Trade("binance", "XRPETH", Decimal("0.0005"), Decimal("100"), 1, 1).to_bytes()
+    tally = Tally().add_all([xrpeth, WIRE])
+    doc = report(tally, tally.latest_prices(), "stream").to_dict()
+    assert doc["symbols"] == [{"symbol": "BTCUSDT", "trades": 1, "units": 0.002, "value_usd": 180.001},
+                              {"symbol": "XRPETH", "trades": 1, "units": 100.0, "value_usd": None}]
+    assert doc["total"] == {"trades": 2, "units": 100.002, "value_usd": 180.001} and doc["unpriced"] == ["XRPETH"]
