@@ -110,6 +110,7 @@ def run_demo(duration: float = 30.0, rate: float = 50.0, output: Path = Path("st
     from streamlab.aws.resources import Spec
     from streamlab.aws.session import AWS
     from streamlab.aws.teardown import teardown
+    from streamlab.charts import write_demo_chart
     from streamlab.settings import load_settings
     from streamlab.spark.session import get_session, require_spark
 
@@ -143,8 +144,6 @@ def run_demo(duration: float = 30.0, rate: float = 50.0, output: Path = Path("st
         report = teardown(aws, lab=LAB, yes=True)
         leftover = len(report.left)
         produced = producer.result.stats.sent if producer.result else 0
-        from streamlab.charts import write_demo_chart
-
         chart = write_demo_chart(output, CHART)  # None, with a note, without matplotlib (the charts extra)
         return DemoResult(
             produced=produced,
