@@ -25,6 +25,7 @@ from streamlab.errors import ConfigError
 STREAM = "streamlab-demo-ticker"
 LAB = "demo"
 WINDOW, WATERMARK = "10 seconds", "5 seconds"
+CHART = "candles.png"  # the demo's last step draws its windows here, in the output folder
 
 
 @dataclass
@@ -36,13 +37,14 @@ class DemoResult:
     output: Path
     elapsed: float
     leftover: int
+    chart: Optional[Path] = None  # candles.png in the output folder; None without the charts extra
 
 
 def _prepare_output(output: Path) -> None:
     """The demo owns its output folder: clear a previous demo's, refuse anything else."""
     if not output.exists():
         return
-    ours = {"trades", "windows", "_checkpoint", "_quarantine"}
+    ours = {"trades", "windows", "windows_open", "_checkpoint", "_quarantine", CHART}
     entries = {p.name for p in output.iterdir()}
     if entries and not entries <= ours:
         raise ConfigError(
@@ -108,6 +110,7 @@ def run_demo(duration: float = 30.0, rate: float = 50.0, output: Path = Path("st
     from streamlab.aws.resources import Spec
     from streamlab.aws.session import AWS
     from streamlab.aws.teardown import teardown
+    from streamlab.charts import write_demo_chart
     from streamlab.settings import load_settings
     from streamlab.spark.session import get_session, require_spark
 
@@ -141,6 +144,7 @@ def run_demo(duration: float = 30.0, rate: float = 50.0, output: Path = Path("st
         report = teardown(aws, lab=LAB, yes=True)
         leftover = len(report.left)
         produced = producer.result.stats.sent if producer.result else 0
+        chart = write_demo_chart(output, CHART)  # None, with a note, without matplotlib (the charts extra)
         return DemoResult(
             produced=produced,
             consumed=live.input_rows + rest.input_rows,
@@ -149,6 +153,7 @@ def run_demo(duration: float = 30.0, rate: float = 50.0, output: Path = Path("st
             output=output,
             elapsed=time.monotonic() - started,
             leftover=leftover,
+            chart=chart,
         )
     finally:
         if producer is not None and producer.is_alive():

@@ -52,3 +52,50 @@ def test_charts_over_a_real_consume_and_the_fixture_layout_matches(spark, run_cl
         ("BTCUSDT", 90_079.0, 79.0, 80), ("ETHUSDT", 3_079.0, 79.0, 80)]
     assert snap["quarantined"] == 1 and snap["reasons"] == {"not JSON": 1}
     assert snap["newest_event"] == T0 + 79 * 500
+
+
+def test_consume_dashboard_serves_the_run_output_while_it_runs(spark, run_cli, tmp_path):
+    import json
+    import socket
+    import threading
+    import urllib.request
+
+    inbox, out = tmp_path / "in", tmp_path / "out"
+    inbox.mkdir()
+    lines = [Trade("binance", sym, price + i, 0.5, T0 + i * 500, T0 + i * 500 + 3).to_bytes().decode()
+             for i in range(40) for sym, price in (("BTCUSDT", 90_000.0), ("ETHUSDT", 3_000.0))]
+    (inbox / "trades.jsonl").write_text("\n".join(lines) + "\n")
+    with socket.socket() as s:  # a free port, so the test knows where to look before the URL is printed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    seen: list[dict] = []
+    done = threading.Event()
+
+    def poll() -> None:  # what a browser tab does: ask /api/state again and again while consume runs
+        while not done.is_set():
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/state", timeout=2) as resp:
+                    seen.append(json.loads(resp.read()))
+            except OSError:
+                pass
+            done.wait(0.3)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    try:
+        r = run_cli("consume", "--source", "files", "--input", str(inbox), "--format", "json", "--dataset", "ticker",
+                    "--sink", "parquet", "--path", str(out), "--window", "10 seconds", "--trigger", "available-now",
+                    "--quiet", "--dashboard", "--dashboard-port", str(port))
+    finally:
+        done.set()
+        poller.join(5)
+    assert r.code == 0, r.err
+    assert [line for line in r.err.splitlines() if "dashboard" in line] == [
+        f"dashboard for {out} at http://127.0.0.1:{port}/ (it stops with consume)"]
+    assert seen, "the dashboard never answered while consume ran"
+    assert {p["symbol"] for p in seen[-1]["prices"]} == {"BTCUSDT", "ETHUSDT"}  # it served this run's trades
+    with pytest.raises(OSError):  # and it stopped with the run
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+    r = run_cli("consume", "--source", "files", "--input", str(inbox), "--format", "json", "--dashboard")
+    assert r.code == 2 and "--dashboard shows what consume writes" in r.err

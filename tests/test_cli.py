@@ -28,7 +28,7 @@ def test_version(run_cli):
     assert __version__ == version("streamlab")  # what pip installed says the same
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["produce", "synthetic", "--help"], ["consume", "--help"], ["doctor", "--help"]])
+@pytest.mark.parametrize("argv", [["--help"], ["produce", "synthetic", "--help"], ["consume", "--help"], ["doctor", "--help"], ["sample", "--help"]])
 def test_help_imports_nothing_heavy(argv):
     # pydantic(-settings) too: importing it was most of a subcommand's 0.5 s `--help`
     code = (

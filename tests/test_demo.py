@@ -75,6 +75,21 @@ def test_demo_runs_offline_end_to_end_and_leaves_nothing(tmp_path):
     assert win.num_rows == windows
     assert {"symbol", "open", "high", "low", "close", "count"} <= set(win.column_names)
 
+    # the last step: the windows as candlesticks, a PNG that decodes, and the line saying where
+    from PIL import Image
+
+    png = out / "candles.png"
+    assert f"candlesticks of the windows: {png}" in " ".join(p.stderr.split())
+    with Image.open(png) as img:
+        img.load()
+        assert img.format == "PNG" and img.size == (1200, 900)
+        assert len(img.convert("RGB").getcolors(1 << 20)) > 10  # candles drawn, not a blank canvas
+    # a second demo run replaces the first one's output, chart included (the demo owns those files)
+    from streamlab.demo import _prepare_output
+
+    _prepare_output(out)
+    assert not out.exists()
+
     # Nothing outlives the demo: no child with its environment (emulator, Spark's JVM, Python
     # workers), and the emulator's port is closed.
     deadline = time.monotonic() + 10

@@ -23,15 +23,29 @@ def draw(path: str, req: Request, out: Path, size: tuple[int, int] = (1200, 700)
     """Read consume's output at `path`, aggregate for `req.kind`, write `out` (format from its suffix)."""
     from streamlab.charts.build import build
     from streamlab.charts.data import open_output
-    from streamlab.errors import ConfigError
+
+    check_target(out)
+    return write(build(open_output(path, settings), req), out, size)
+
+
+def check_target(out: Path, flag: str = "--out") -> None:
+    """A file we can draw: a known format, an existing folder, matplotlib there for PNG/SVG."""
+    import importlib.util
+
+    from streamlab.errors import ConfigError, MissingDependency
 
     suffix = out.suffix.lower()
     if suffix not in FORMATS:
-        raise ConfigError(f"cannot draw {out.name}: unknown format {suffix or '(none)'}", f"end --out with one of {', '.join(FORMATS)}")
+        raise ConfigError(f"cannot draw {out.name}: unknown format {suffix or '(none)'}", f"end {flag} with one of {', '.join(FORMATS)}")
     if out.parent and not out.parent.exists():
-        raise ConfigError(f"folder {out.parent} does not exist", "create it or choose another --out")
-    chart = build(open_output(path, settings), req)
-    if suffix == ".html":
+        raise ConfigError(f"folder {out.parent} does not exist", f"create it or choose another {flag}")
+    if suffix != ".html" and importlib.util.find_spec("matplotlib") is None:
+        raise MissingDependency.extra("matplotlib", "charts")
+
+
+def write(chart: Chart, out: Path, size: tuple[int, int] = (1200, 700)) -> Chart:
+    """Render an aggregated chart to `out`: HTML by its suffix, else PNG/SVG with matplotlib."""
+    if out.suffix.lower() == ".html":
         from streamlab.charts import render_html
 
         render_html.render(chart, out, *size)

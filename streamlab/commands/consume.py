@@ -63,6 +63,8 @@ SINK_OPTIONS = (
     click.option("--trigger", default="5s", show_default=True, help="Batch interval (5s, 500ms, 1m) or available-now (read the backlog, then stop)."),
     click.option("--timeout", type=click.FloatRange(min=0), default=None, metavar="SECONDS", help="Stop after this many seconds (committed batches are kept)."),
     click.option("--quiet", "-q", is_flag=True, help="No table or progress; errors and nothing else."),
+    click.option("--dashboard", is_flag=True, help="Also serve the live dashboard of --path on 127.0.0.1 while consume runs (see `streamlab dashboard`)."),
+    click.option("--dashboard-port", type=click.IntRange(0, 65535), default=8050, show_default=True, help="Port of --dashboard (0: any free port)."),
 )
 SUBMIT_OPTIONS = (
     click.option("--print-spark-submit", is_flag=True, help="Print the equivalent spark-submit command for a cluster (EMR) and exit; runs nothing."),

@@ -36,4 +36,6 @@ def command(duration: float, rate: float, output: Path, lab: str, runs: int) -> 
         f"{r.windows_written:,} windows written, {r.quarantined:,} quarantined; {r.leftover} resources left"
     )
     console.info(f"Parquet output: {r.output}/trades and {r.output}/windows")
+    if r.chart is not None:
+        console.info(f"candlesticks of the windows: {r.chart}")
     console.info("read it back: python -c \"import pyarrow.parquet as pq; print(pq.read_table('streamlab-output/windows').to_pandas())\"")

@@ -88,15 +88,39 @@ def run_consume(request: ConsumeRequest, *, aws=None, spark=None, out=None,
     READERS[request.source][1](request.settings, source, aws)  # the source's own pre-flight check
     if request.writes_s3:
         check_bucket(aws, request.out_path)
-    checkpoint, temp_checkpoint = _checkpoint(request)
+    dash, temp_checkpoint = None, None
     try:
+        dash = _start_dashboard(request) if request.dashboard else None  # a taken port fails before Spark starts
+        checkpoint, temp_checkpoint = _checkpoint(request)
         run = _prepare(request, source, aws, spark or _start_spark(request), checkpoint, out)
         reason = _run_queries(run, stop_when)
     finally:
+        if dash is not None:
+            dash.stop()
         if temp_checkpoint:
             shutil.rmtree(temp_checkpoint, ignore_errors=True)
     raise_failure(run.queries, lambda text: explain_source_failure(request.source, source, text))
     return _summary(run, reason)
+
+
+def _start_dashboard(request: ConsumeRequest):
+    """`consume --dashboard`: the dashboard over this run's --path, on a thread, until the run ends."""
+    from streamlab.charts.aggregate import parse_duration
+    from streamlab.dashboard import start_background
+    from streamlab.errors import ConfigError
+
+    try:  # hashtags counted from tweets/ before a window closes use the run's window when it reads as one
+        window = request.window if request.window and parse_duration(request.window) else "1m"
+    except ConfigError:
+        window = "1m"
+    try:
+        dash = start_background(request.out_path, request.settings, port=request.dashboard_port, top=request.top, window=window)
+    except ConfigError as exc:
+        if not exc.message.startswith("cannot listen"):
+            raise
+        raise ConfigError(exc.message, "pick another --dashboard-port (0 for any free one)") from None
+    console.info(f"dashboard for {request.out_path} at {dash.url} (it stops with consume)")
+    return dash
 
 
 @dataclass

@@ -77,6 +77,9 @@ class ConsumeRequest:
     partition_by: Sequence[str] = ()
     name: Optional[str] = None
     quiet: bool = False
+    # a live page of what the run writes (streamlab.dashboard), served beside it
+    dashboard: bool = False
+    dashboard_port: int = 8050
 
     def __post_init__(self) -> None:
         if self.source not in READERS:
@@ -95,6 +98,9 @@ class ConsumeRequest:
             object.__setattr__(self, "input_path", self.path)
             object.__setattr__(self, "path", None)
         self.make_dataset()  # its options (reviews' --date-column)
+        if self.dashboard and not self.writes_files:
+            raise ConfigError("--dashboard shows what consume writes, and this run writes no files",
+                              "add --sink parquet --path DIR (or --sink s3 --path s3://bucket/prefix)")
         if is_remote(self.out_path) and self.checkpoint is None:
             raise ConfigError(
                 f"--path {self.out_path} is not a local folder: give the checkpoint folder too",
