@@ -73,7 +73,8 @@ class _Producer(threading.Thread):
 
         request = ProduceRequest(
             settings=self.aws.settings, source="synthetic", sink="kinesis", sink_options={"stream": STREAM},
-            limits=Limits(duration=self.duration, rate=self.rate), quiet=True,
+            # the count caps what the rate's pacing may add at the end: duration x rate records at most
+            limits=Limits(count=round(self.duration * self.rate), duration=self.duration, rate=self.rate), quiet=True,
         )
         try:
             self.result = produce(request, self.aws)
