@@ -51,7 +51,7 @@ def test_provision_waits_tags_and_records(aws_env, run_cli, kinesis, tmp_path):
     assert entry["kind"] == "kinesis" and entry["name"] == name and entry["lab"] == "finnhub"
     assert entry["arn"] == summary["StreamARN"]
     assert entry["endpoint"] == aws_env.url and entry["region"] == "us-east-1"
-    assert entry["extra"] == {"mode": "PROVISIONED", "shards": 1, "retention_hours": 24} and entry["created"]
+    assert entry["extra"] == {"mode": "PROVISIONED", "shards": 1, "retention_hours": 24, "tagged": True} and entry["created"]
 
 
 def test_on_demand(aws_env, run_cli, kinesis):

@@ -99,6 +99,21 @@ def test_an_untagged_stream_named_in_the_ledger_is_not_deleted(aws_env, run_cli,
     kinesis.delete_stream(StreamName=name)
 
 
+def test_a_tagged_stream_re_created_untagged_minutes_later_is_left_alone(aws_env, run_cli, kinesis, tmp_path):
+    """streamlab made and tagged it; someone deleted it and made one of the same name (same ARN)
+    within minutes: the ledger says streamlab had tagged its own, so the untagged one is not it."""
+    name = unique("td-recreated-soon")
+    assert run_cli("provision", "kinesis", "--stream", name, "--yes").code == 0
+    [entry] = ledger_entries(tmp_path)
+    assert entry["extra"]["tagged"] is True
+    kinesis.delete_stream(StreamName=name)
+    kinesis.create_stream(StreamName=name, ShardCount=1)  # another tool, seconds later, no tag
+    r = run_cli("teardown", "--yes")
+    assert r.code == 0, r.err
+    assert name in stream_names(kinesis) and "without streamlab's tag" in flat(r.err)
+    kinesis.delete_stream(StreamName=name)
+
+
 def test_untagged_stream_recreated_after_our_record_is_left_alone(aws_env, run_cli, kinesis, tmp_path):
     name = unique("td-recreated")
     _record(load_settings(), name, created="2020-01-01T00:00:00+00:00")

@@ -56,13 +56,14 @@ class Item:
 
 
 def owned(found: Found, entry: Optional[Entry], taggable: bool = True) -> bool:
-    """Whether `found` is what streamlab made: its tag says so. A name in the ledger is not enough:
-    a resource of a taggable kind without streamlab's tag was made by someone else (deleted and
-    re-created by another tool, or named in an edited ledger), whenever that happened. Kinds that
-    carry no tags (attachments, subscriptions, permissions) are matched by ARN and creation time."""
+    """Whether `found` is what streamlab made: its tag says so. A name in the ledger is not enough: a
+    taggable resource without streamlab's tag whose entry says streamlab had tagged it was made by
+    someone else (deleted and re-created by another tool). The ledger alone vouches only for what
+    streamlab could not tag yet (a crash between create and tag; the emulator ignores create-time
+    tags) and for kinds that carry no tags, and then only for the recorded ARN and creation time."""
     if found.ours:
         return True
-    if entry is None or taggable:
+    if entry is None or (taggable and (entry.extra.get("tagged") or not entry.arn)):
         return False
     if entry.arn and found.arn and entry.arn != found.arn:
         return False

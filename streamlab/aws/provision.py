@@ -114,7 +114,7 @@ def apply_provision(target: Target, plan: Plan, lab: str) -> list[Applied]:
             found = kind.wait_ready(row.name)
             kind.ensure_tags(found, tags)
             found = _configure(kind, row, found)
-            _record(target, row, found.arn or arn, found.params, row.lab or lab, created=entry.created)
+            _record(target, row, found.arn or arn, found.params, row.lab or lab, created=entry.created, tagged=True)
             console.info(f"created {kind.label} {row.name}: {found.state}, recorded in {target.ledger.path}")
             out.append(Applied(row, found))
         elif row.action == "update":
@@ -124,7 +124,7 @@ def apply_provision(target: Target, plan: Plan, lab: str) -> list[Applied]:
             found = kind.wait_ready(row.name)
             kind.ensure_tags(found, tags)
             found = _configure(kind, row, found)
-            _record(target, row, found.arn, found.params, row.lab or lab, created=row.entry.created if row.entry else "")
+            _record(target, row, found.arn, found.params, row.lab or lab, created=row.entry.created if row.entry else "", tagged=True)
             console.info(f"updated {kind.label} {row.name}: {kind.details(found.params)}")
             out.append(Applied(row, found))
         elif row.action in ("exists", "adopt", "resume"):
@@ -139,9 +139,11 @@ def apply_provision(target: Target, plan: Plan, lab: str) -> list[Applied]:
             if row.action == "resume" or (row.spec is not None and kind.details(found.params) == kind.details(row.spec.params)):
                 found = _configure(kind, row, found)
             if row.action == "adopt" or row.entry is None:
-                _record(target, row, found.arn, found.params, row.lab or lab, created="")
+                _record(target, row, found.arn, found.params, row.lab or lab, created="", tagged=True)
                 console.info(f"adopted {kind.label} {row.name} (tagged by streamlab): recorded in {target.ledger.path}")
             else:
+                if row.entry is not None and not row.entry.extra.get("tagged"):  # resumed after a crash: now tagged
+                    _record(target, row, found.arn, found.params, row.lab or lab, created=row.entry.created, tagged=True)
                 console.info(f"{kind.label} {row.name} already exists: nothing created")
             out.append(Applied(row, found))
         elif row.action == "use":
@@ -156,7 +158,10 @@ def _configure(kind, row: PlanRow, found: Found) -> Found:
     return kind.get(row.name) or found
 
 
-def _record(target: Target, row: PlanRow, arn: Optional[str], params: dict, lab: str, created: str) -> Entry:
+def _record(target: Target, row: PlanRow, arn: Optional[str], params: dict, lab: str, created: str,
+            tagged: bool = False) -> Entry:
+    """Write the ledger entry; `tagged` once streamlab's tags are on the resource (until then, a crash
+    leaves a resource only the ledger knows: teardown then matches it by ARN and creation time)."""
     entry = Entry(
         kind=row.kind,
         name=row.name,
@@ -166,7 +171,7 @@ def _record(target: Target, row: PlanRow, arn: Optional[str], params: dict, lab:
         account=target.scope.account,
         lab=lab,
         created=created,
-        extra=dict(params),
+        extra={**params, **({"tagged": True} if tagged else {})},
     )
     target.ledger.record(entry)
     return entry
