@@ -25,6 +25,19 @@ def warn(message: str) -> None:
     err.print(f"[yellow]warning:[/] {message}")
 
 
+EVERY_INTERFACE = ("0.0.0.0", "::", "")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def warn_if_exposed(host: str, port: int, what: str) -> None:
+    """One warning line when a server of ours listens beyond this machine (`--host 0.0.0.0`)."""
+    if host in LOOPBACK or host.startswith("127."):
+        return
+    where = f"every interface ({host or '0.0.0.0'}:{port})" if host in EVERY_INTERFACE else f"{host}:{port}"
+    warn(f"{what} listens on {where}: anyone who can reach this port can read it (no login); "
+         "use --host 127.0.0.1 to keep it on this machine")
+
+
 def notice(message: str) -> None:
     """A passing condition the run recovers from by itself (a reconnect); --quiet hides it."""
     if not _quiet:

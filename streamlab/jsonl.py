@@ -26,13 +26,9 @@ import time
 from pathlib import Path
 from typing import IO, Any, Callable, Optional, Union
 
-from streamlab.errors import ConfigError
+from streamlab.paths import cannot_write, make_dir
 
 FILE_MODE = 0o600
-
-
-def _describe(exc: OSError) -> str:
-    return exc.strerror or type(exc).__name__
 
 
 class JsonLinesFile:
@@ -51,14 +47,14 @@ class JsonLinesFile:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
         except OSError as exc:
-            raise ConfigError(f"cannot write {self.path}: {_describe(exc)}", "choose a path in a folder you can write to") from None
+            raise cannot_write(self.path, exc) from None
         os.close(fd)
         if not existed:
             self.path.unlink(missing_ok=True)
 
     def open(self) -> "JsonLinesFile":
         if self._fh is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_dir(self.path.parent)
             flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if self.truncate else os.O_APPEND)
             fd = os.open(self.path, flags, FILE_MODE)
             if self.truncate:

@@ -11,9 +11,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Optional
+from urllib.parse import urlparse
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from streamlab.errors import ConfigError
 
 DEFAULT_REGION = "us-east-1"
 
@@ -78,6 +81,14 @@ class Settings(BaseSettings):
     home: Optional[Path] = Field(None, validation_alias=_env("home", "STREAMLAB_HOME"))
     lab: str = Field("default", validation_alias=_env("lab", "STREAMLAB_LAB"))
 
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint_is_a_url(cls, value: Optional[str]) -> Optional[str]:
+        if value is None or value == "":
+            return None
+        check_endpoint_url(value)
+        return value
+
     @property
     def state_dir(self) -> Path:
         """Where the ledger and local emulator state live: `$STREAMLAB_HOME` or `./.streamlab`."""
@@ -88,8 +99,55 @@ class Settings(BaseSettings):
         return self.region or DEFAULT_REGION
 
 
+def check_endpoint_url(value: str) -> None:
+    """Raise ValueError unless `value` is an http(s) URL with a host (boto3 would say 'Invalid endpoint')."""
+    try:
+        u = urlparse(value)
+        u.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a URL ({exc})") from None
+    if u.scheme not in ("http", "https") or not u.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL with a host")
+
+
+#: what each kind of pydantic error accepts, said the way a user writes it
+_ACCEPTED = {
+    "bool_parsing": "use true or false (also 1/0, yes/no, on/off)",
+    "bool_type": "use true or false (also 1/0, yes/no, on/off)",
+    "value_error": "give scheme and host, e.g. http://127.0.0.1:5000",
+}
+_FLAGS = {"endpoint_url": "--endpoint-url", "region": "--region", "profile": "--profile", "local": "--local"}
+
+
+def _names(loc: str) -> str:
+    """'STREAMLAB_LOCAL' or 'local' -> 'STREAMLAB_LOCAL' (plus its flag): the names a user set."""
+    for name, f in Settings.model_fields.items():
+        aliases = list(getattr(f.validation_alias, "choices", []) or [])
+        if loc == name or loc in aliases or loc.upper() in aliases:
+            envs = [a for a in aliases if isinstance(a, str)]
+            return " / ".join(([_FLAGS[name]] if name in _FLAGS else []) + envs[:1])
+    return loc
+
+
+def settings_error(exc: ValidationError) -> ConfigError:
+    """pydantic's multi-line ValidationError as one line: which variable, what it holds, what it accepts."""
+    err = exc.errors()[0]
+    where = _names(str(err["loc"][0])) if err.get("loc") else "a setting"
+    if err["type"] == "value_error":
+        what = str(err.get("ctx", {}).get("error") or err["msg"])
+    else:
+        what = f"{err.get('input')!r} is not valid ({err['msg'].lower()})"
+    hint = _ACCEPTED.get(err["type"], "fix or unset it (environment or .env)")
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return ConfigError(f"{where}: {what}{more}", hint)
+
+
 def load_settings(**flags: Any) -> Settings:
-    """Build settings with the command's flags on top; flags left at None do not override anything."""
+    """Build settings with the command's flags on top; flags left at None do not override anything.
+    A value that does not parse (STREAMLAB_LOCAL=maybe, an endpoint without a scheme) is a ConfigError."""
     given = {k: v for k, v in flags.items() if v is not None}
     env_file = os.environ.get("STREAMLAB_ENV_FILE", ".env")
-    return Settings(_env_file=env_file, **given)  # type: ignore[call-arg]
+    try:
+        return Settings(_env_file=env_file, **given)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise settings_error(exc) from None

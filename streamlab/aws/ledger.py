@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 from streamlab.errors import ConfigError
+from streamlab.paths import HOME_HINT, cannot_write, make_dir
 
 VERSION = 1
 
@@ -133,9 +134,13 @@ class Ledger:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[dict]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_dir(self.path.parent, HOME_HINT)
         lock_path = self.path.with_name(self.path.name + ".lock")
-        with open(lock_path, "a+") as lock:
+        try:
+            lock_file = open(lock_path, "a+")
+        except OSError as exc:
+            raise cannot_write(lock_path, exc, HOME_HINT) from None
+        with lock_file as lock:
             try:
                 import fcntl
 

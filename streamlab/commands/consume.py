@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from streamlab.commands.common import aws_options
+from streamlab.params import FiniteFloat
 from streamlab.spark.datasets import DATASETS
 from streamlab.spark.readers import FILE_FORMATS, READER_CHOICES, READERS
 from streamlab.spark.writers import WRITERS
@@ -56,7 +57,7 @@ SINK_OPTIONS = (
     click.option("--name", default=None, help="View name for --sink memory. [default: the dataset name]"),
     click.option("--checkpoint", default=None, metavar="DIR", help="Checkpoint folder; reuse it to continue where the last run stopped. Required when --path is not local. [default: <path>/_checkpoint, else a temporary one]"),
     click.option("--trigger", default="5s", show_default=True, help="Batch interval (5s, 500ms, 1m) or available-now (read the backlog, then stop)."),
-    click.option("--timeout", type=click.FloatRange(min=0), default=None, metavar="SECONDS", help="Stop after this many seconds (committed batches are kept)."),
+    click.option("--timeout", type=FiniteFloat(min=0), default=None, metavar="SECONDS", help="Stop after this many seconds (committed batches are kept)."),
     click.option("--quiet", "-q", is_flag=True, help="No table or progress; errors and nothing else."),
 )
 SUBMIT_OPTIONS = (
