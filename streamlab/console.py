@@ -12,29 +12,33 @@ from typing import Callable, Iterator, Optional
 from rich.console import Console
 from rich.text import Text
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+from streamlab.redact import ScrubbingStream, scrub
+
+# everything written to stderr through this console passes `streamlab.redact.scrub` on its way out
+err = Console(file=ScrubbingStream(), highlight=False, soft_wrap=True)
 _quiet = False  # set by `quieted()` for a --quiet run
 
 
 def info(message: str) -> None:
-    err.print(message)
+    err.print(scrub(message))
 
 
 def warn(message: str) -> None:
     """Something the user must know even with --quiet (records set aside, a feed's error)."""
-    err.print(f"[yellow]warning:[/] {message}")
+    err.print(f"[yellow]warning:[/] {scrub(message)}")
 
 
 EVERY_INTERFACE = ("0.0.0.0", "::", "")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def warn_if_exposed(host: str, port: int, what: str) -> None:
-    """One warning line when a server of ours listens beyond this machine (`--host 0.0.0.0`)."""
+def warn_if_exposed(host: str, port: int, what: str, serves: str) -> None:
+    """One warning line when a server of ours (`what`, serving `serves`) listens beyond this
+    machine (`--host 0.0.0.0`)."""
     if host in LOOPBACK or host.startswith("127."):
         return
     where = f"every interface ({host or '0.0.0.0'}:{port})" if host in EVERY_INTERFACE else f"{host}:{port}"
-    warn(f"{what} listens on {where}: anyone who can reach this port can read it (no login); "
+    warn(f"{what} listens on {where}: anyone who can reach this port can read {serves} (no login); "
          "use --host 127.0.0.1 to keep it on this machine")
 
 

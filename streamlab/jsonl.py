@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any, Callable, Optional, Union
 
 from streamlab.paths import cannot_write, make_dir
+from streamlab.redact import scrub_obj
 
 FILE_MODE = 0o600
 
@@ -74,7 +75,8 @@ class JsonLinesFile:
     def write(self, obj: Any) -> None:
         if self._fh is None:
             self.open()
-        self._fh.write(json.dumps(obj) + "\n")  # type: ignore[union-attr]
+        # no configured secret (nor a token= value) reaches a file: see streamlab.redact
+        self._fh.write(json.dumps(scrub_obj(obj)) + "\n")  # type: ignore[union-attr]
 
     def flush(self) -> None:
         """Push what was written to the OS. For gzip this is a sync flush: a reader decompresses

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streamlab import redact
 from streamlab.errors import ConfigError
 
 DEFAULT_REGION = "us-east-1"
@@ -148,6 +149,8 @@ def load_settings(**flags: Any) -> Settings:
     given = {k: v for k, v in flags.items() if v is not None}
     env_file = os.environ.get("STREAMLAB_ENV_FILE", ".env")
     try:
-        return Settings(_env_file=env_file, **given)  # type: ignore[call-arg]
+        settings = Settings(_env_file=env_file, **given)  # type: ignore[call-arg]
     except ValidationError as exc:
         raise settings_error(exc) from None
+    redact.register_settings(settings)  # from here on no output shows these values
+    return settings

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from streamlab.commands.common import aws_options
-from streamlab.params import FiniteFloat
+from streamlab.sources.params import FiniteFloat
 from streamlab.spark.datasets import DATASETS
 from streamlab.spark.readers import FILE_FORMATS, READER_CHOICES, READERS
 from streamlab.spark.writers import WRITERS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from streamlab.commands.common import aws_options
-from streamlab.params import FiniteFloat
+from streamlab.sources.params import FiniteFloat
 
 
 @click.command("dashboard")
@@ -33,7 +33,7 @@ def command(path: str, host: str, port: int, refresh: float, top: int, window: s
 
     parse_duration(window)
     dash = make(path, settings, host=host, port=port, refresh=refresh, top=top, window=window)
-    console.warn_if_exposed(host, dash.httpd.server_address[1], "the dashboard")
+    console.warn_if_exposed(host, dash.httpd.server_address[1], "the dashboard", "the page")
     try:  # Ctrl-C is how it stops, even right after the line that says so: exit 0
         console.info(f"dashboard for {dash.state.output.url} at {dash.url} (Ctrl-C stops it)")
         dash.serve_forever()

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from streamlab import console
-from streamlab.params import FiniteFloat
+from streamlab.sources.params import FiniteFloat
 
 
 @click.command("demo")

@@ -7,7 +7,7 @@ import json
 import click
 
 from streamlab import console
-from streamlab.params import FiniteFloat
+from streamlab.sources.params import FiniteFloat
 
 
 @click.group(name="local")

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING
 import click
 
 from streamlab.commands.common import aws_handle, aws_options
-from streamlab.params import FiniteFloat
 from streamlab.pipeline import Limits
 from streamlab.produce import ProduceRequest, produce
 from streamlab.sinks import SINKS
 from streamlab.sources import SOURCES
+from streamlab.sources.params import FiniteFloat
 
 if TYPE_CHECKING:  # annotations only: pydantic-settings costs ~0.15 s to import
     from streamlab.settings import Settings

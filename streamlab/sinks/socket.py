@@ -25,8 +25,8 @@ import click
 
 from streamlab import console
 from streamlab.errors import ConfigError
-from streamlab.params import FiniteFloat
 from streamlab.sinks.base import Entry, Failure, Sink
+from streamlab.sources.params import FiniteFloat
 
 SEND_TIMEOUT = 10.0  # seconds a client may block us before it is dropped
 
@@ -66,7 +66,7 @@ class SocketSink(Sink):
         self.host, self.port = host, self._server.getsockname()[1]
         self._closing = False
         threading.Thread(target=self._accept, name="socket-sink-accept", daemon=True).start()
-        console.warn_if_exposed(host, self.port, "the socket sink")
+        console.warn_if_exposed(host, self.port, "the socket sink", "the records")
         console.info(f"socket sink: waiting for a client on {self.host}:{self.port} (e.g. Spark's socket source, or nc {self.host} {self.port})")
 
     def _accept(self) -> None:

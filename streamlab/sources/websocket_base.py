@@ -34,9 +34,9 @@ import click
 
 from streamlab import console
 from streamlab.errors import ConfigError, ConnectionFailed
-from streamlab.params import FiniteFloat
 from streamlab.records import Record
 from streamlab.sources.frame_feed import FrameFeed, Reconnect
+from streamlab.sources.params import FiniteFloat
 
 RECV_POLL = 0.25  # seconds: how often a blocked receive checks stop() and the watchdog
 MAX_MESSAGE = 16 * 1024 * 1024  # bytes: a bigger frame means a broken or hostile endpoint

@@ -1,6 +1,7 @@
-"""click parameter types shared by commands, sources and sinks (imports click only).
+"""click parameter types shared by commands, sources and sinks (imports click only; it lives in
+sources/ because the library root and aws/ never import click).
 
-`Seconds`/`FiniteFloat`: click's FloatRange accepts `nan` and `inf` (float() parses them), which
+`FiniteFloat`: click's FloatRange accepts `nan` and `inf` (float() parses them), which
 would make a rate limiter divide by nothing or a deadline never come. These refuse them with
 click's usual one-line usage error (exit 2).
 """
