@@ -142,7 +142,7 @@ def _print_spark_submit(opts: dict, deploy_mode: str, cluster_spark) -> None:
         source=opts["source"],
         packages=opts.get("packages", False),
         deploy_mode=deploy_mode,
-        env_names=submit.forwardable_env(os.environ),
+        env_names=submit.forwardable_env(os.environ, source=opts["source"], security_protocol=opts.get("security_protocol")),
         env_file=".env" if os.path.exists(".env") else None,
         **kwargs,
     )
