@@ -59,6 +59,15 @@ def quieted(enabled: bool) -> Iterator[None]:
         _quiet = old
 
 
+def wide_console(stderr: bool = False) -> Console:
+    """A rich console for tables: the terminal's width, or 160 columns when piped (rich would use
+    80 and fold names and ARNs that scripts and logs need whole)."""
+    probe = Console(stderr=stderr)
+    if probe.is_terminal:
+        return Console(stderr=stderr, highlight=False)
+    return Console(stderr=stderr, highlight=False, width=max(probe.width, 160))
+
+
 def fmt_rate(n: float) -> str:
     return f"{n:,.0f}/s"
 
