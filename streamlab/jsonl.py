@@ -57,7 +57,10 @@ class JsonLinesFile:
         if self._fh is None:
             make_dir(self.path.parent)
             flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if self.truncate else os.O_APPEND)
-            fd = os.open(self.path, flags, FILE_MODE)
+            try:
+                fd = os.open(self.path, flags, FILE_MODE)
+            except OSError as exc:
+                raise cannot_write(self.path, exc) from None
             if self.truncate:
                 os.fchmod(fd, FILE_MODE)  # all-new content: as private as a new file
             self._raw = os.fdopen(fd, "wb")

@@ -41,6 +41,8 @@ ROWS: list[Row] = [
      "cannot create folder {tmp}/afile: {tmp}/afile is a file; choose a path in a folder you can write to"),
     ("file-sink-unwritable", (*PRODUCE, "--sink", "file", "--path", "/proc/streamlab-out.jsonl"), {}, 2,
      "cannot write /proc/streamlab-out.jsonl"),
+    ("record-unwritable", ("produce", "binance", "--url", "ws://127.0.0.1:9", "--record", "/proc/capture.jsonl",
+                           "--count", "1"), {}, 2, "cannot write /proc/capture.jsonl"),
     ("home-under-a-file", PRODUCE, {"STREAMLAB_HOME": "{tmp}/afile/home"}, 2,
      "set STREAMLAB_HOME to a folder you can write to"),
     ("home-under-a-file-local-up", ("local", "up", "--detach"), {"STREAMLAB_HOME": "{tmp}/afile/home"}, 2,

@@ -138,6 +138,10 @@ class WebSocketSource(FrameFeed):
         self.backoffs: list[float] = []  # every reconnect delay chosen, for tests and the summary
         if not for_replay:
             check_url(self.opts.get("url"))
+            if self.opts.get("record"):  # an unwritable --record fails now, not once connected
+                from streamlab.jsonl import JsonLinesFile
+
+                JsonLinesFile(self.opts["record"]).check()
             self.validate()
 
     # -- the provider-specific part -------------------------------------------------------------
