@@ -56,6 +56,7 @@ def cli(traceback: bool) -> None:
 
     Start offline with `streamlab demo`. Secrets come from the environment or .env, never flags.
     """
+    redact.install_logging()  # here, as a command starts: `--help` never imports logging
 
 
 def _wants_traceback(argv: list[str]) -> bool:
@@ -91,7 +92,6 @@ def say(line: str) -> None:
 
 def main(argv: Optional[list[str]] = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
-    redact.install_logging()
     traceback = _wants_traceback(argv)
     try:
         rv = cli.main(args=argv, prog_name="streamlab", standalone_mode=False)

@@ -20,7 +20,6 @@ Imports nothing heavy (no pydantic): settings hand their values in.
 
 from __future__ import annotations
 
-import logging
 import re
 import sys
 import threading
@@ -112,22 +111,27 @@ class ScrubbingStream:
         return getattr(sys.stderr, "encoding", None) or "utf-8"
 
 
-class _ScrubFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a library's malformed log call: leave it to logging
-            return True
-        record.msg, record.args = scrub(message), None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
-        elif record.exc_text:
-            record.exc_text = scrub(record.exc_text)
+def _scrub_record(record) -> bool:
+    """A logging filter (a plain callable): the record's message and stack, scrubbed."""
+    import logging
+
+    try:
+        message = record.getMessage()
+    except Exception:  # a library's malformed log call: leave it to logging
         return True
+    record.msg, record.args = scrub(message), None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
+    elif record.exc_text:
+        record.exc_text = scrub(record.exc_text)
+    return True
 
 
 def install_logging() -> None:
-    """Scrub what third-party libraries log through Python's last-resort handler (stderr)."""
+    """Scrub what third-party libraries log through Python's last-resort handler (stderr).
+    `logging` is imported here, not at the top: `streamlab --help` stays instant."""
+    import logging
+
     handler = logging.lastResort
-    if handler is not None and not any(isinstance(f, _ScrubFilter) for f in handler.filters):
-        handler.addFilter(_ScrubFilter())
+    if handler is not None and _scrub_record not in handler.filters:
+        handler.addFilter(_scrub_record)
