@@ -111,34 +111,35 @@ def check_endpoint_url(value: str) -> None:
         raise ValueError(f"{value!r} is not an http(s) URL with a host")
 
 
-#: what each kind of pydantic error accepts, said the way a user writes it
-_ACCEPTED = {
+#: what a setting accepts, said the way a user writes it: by field first, then by kind of error
+_FIELD_HINTS = {"endpoint_url": "give scheme and host, e.g. http://127.0.0.1:5000"}
+_TYPE_HINTS = {
     "bool_parsing": "use true or false (also 1/0, yes/no, on/off)",
     "bool_type": "use true or false (also 1/0, yes/no, on/off)",
-    "value_error": "give scheme and host, e.g. http://127.0.0.1:5000",
 }
 _FLAGS = {"endpoint_url": "--endpoint-url", "region": "--region", "profile": "--profile", "local": "--local"}
 
 
-def _names(loc: str) -> str:
-    """'STREAMLAB_LOCAL' or 'local' -> 'STREAMLAB_LOCAL' (plus its flag): the names a user set."""
+def _field(loc: str) -> tuple[Optional[str], str]:
+    """'AWS_REGION' or 'region' -> ('region', '--region / AWS_REGION'): the field and the names a
+    user set it by (its flag, and the variable that was read, else the field's first one)."""
     for name, f in Settings.model_fields.items():
-        aliases = list(getattr(f.validation_alias, "choices", []) or [])
-        if loc == name or loc in aliases or loc.upper() in aliases:
-            envs = [a for a in aliases if isinstance(a, str)]
-            return " / ".join(([_FLAGS[name]] if name in _FLAGS else []) + envs[:1])
-    return loc
+        aliases = [a for a in getattr(f.validation_alias, "choices", []) or [] if isinstance(a, str)]
+        if loc == name or loc.upper() in aliases:
+            env = loc.upper() if loc.upper() in aliases else (aliases[0] if aliases else name)
+            return name, " / ".join(([_FLAGS[name]] if name in _FLAGS else []) + [env])
+    return None, loc
 
 
 def settings_error(exc: ValidationError) -> ConfigError:
     """pydantic's multi-line ValidationError as one line: which variable, what it holds, what it accepts."""
     err = exc.errors()[0]
-    where = _names(str(err["loc"][0])) if err.get("loc") else "a setting"
+    field, where = _field(str(err["loc"][0])) if err.get("loc") else (None, "a setting")
     if err["type"] == "value_error":
         what = str(err.get("ctx", {}).get("error") or err["msg"])
     else:
         what = f"{err.get('input')!r} is not valid ({err['msg'].lower()})"
-    hint = _ACCEPTED.get(err["type"], "fix or unset it (environment or .env)")
+    hint = _FIELD_HINTS.get(field or "") or _TYPE_HINTS.get(err["type"], "fix or unset it (environment or .env)")
     more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
     return ConfigError(f"{where}: {what}{more}", hint)
 
