@@ -14,7 +14,7 @@ from typing import Optional
 
 import click
 
-from streamlab import __version__
+from streamlab import __version__, redact
 from streamlab.errors import Declined, StreamlabError
 
 # name -> (module, one-line help). The help is here so `streamlab --help` imports no command module.
@@ -57,6 +57,7 @@ def cli(traceback: bool) -> None:
 
     Start offline with `streamlab demo`. Secrets come from the environment or .env, never flags.
     """
+    redact.install_logging()  # here, as a command starts: `--help` never imports logging
 
 
 def _wants_traceback(argv: list[str]) -> bool:
@@ -85,6 +86,11 @@ def _usage_line(exc: click.UsageError) -> str:
     return f"{_flat(exc.format_message()).rstrip('.')}; see `{path} --help`"
 
 
+def say(line: str) -> None:
+    """An error line on stderr, secrets scrubbed (`streamlab.redact`)."""
+    click.echo(redact.scrub(line), err=True)
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     traceback = _wants_traceback(argv)
@@ -92,18 +98,18 @@ def main(argv: Optional[list[str]] = None) -> None:
         rv = cli.main(args=argv, prog_name="streamlab", standalone_mode=False)
         sys.exit(rv if isinstance(rv, int) else 0)
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+        say("aborted")
         sys.exit(130)
     except click.UsageError as exc:  # unknown command or option, bad value: one line, not usage + hint
-        click.echo(f"error: {_usage_line(exc)}", err=True)
+        say(f"error: {_usage_line(exc)}")
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        click.echo(f"error: {_flat(exc.format_message())}", err=True)
+        say(f"error: {_flat(exc.format_message())}")
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
+        say("interrupted")
         sys.exit(130)
     except Declined as exc:  # an answer, not a failure: said plainly, never with a stack
         from streamlab import console
@@ -115,7 +121,7 @@ def main(argv: Optional[list[str]] = None) -> None:
             raise
         known = _known(exc)
         if known is not None:
-            click.echo(f"error: {known.one_line()}", err=True)
+            say(f"error: {known.one_line()}")
             sys.exit(known.exit_code)
-        click.echo(f"error: unexpected {type(exc).__name__}: {exc}; rerun with --traceback and report it", err=True)
+        say(f"error: unexpected {type(exc).__name__}: {exc}; rerun with --traceback and report it")
         sys.exit(70)

@@ -12,17 +12,34 @@ from typing import Callable, Iterator, Optional
 from rich.console import Console
 from rich.text import Text
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+from streamlab.redact import ScrubbingStream, scrub
+
+# everything written to stderr through this console passes `streamlab.redact.scrub` on its way out
+err = Console(file=ScrubbingStream(), highlight=False, soft_wrap=True)
 _quiet = False  # set by `quieted()` for a --quiet run
 
 
 def info(message: str) -> None:
-    err.print(message)
+    err.print(scrub(message))
 
 
 def warn(message: str) -> None:
     """Something the user must know even with --quiet (records set aside, a feed's error)."""
-    err.print(f"[yellow]warning:[/] {message}")
+    err.print(f"[yellow]warning:[/] {scrub(message)}")
+
+
+EVERY_INTERFACE = ("0.0.0.0", "::", "")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def warn_if_exposed(host: str, port: int, what: str, serves: str) -> None:
+    """One warning line when a server of ours (`what`, serving `serves`) listens beyond this
+    machine (`--host 0.0.0.0`)."""
+    if host in LOOPBACK or host.startswith("127."):
+        return
+    where = f"every interface ({host or '0.0.0.0'}:{port})" if host in EVERY_INTERFACE else f"{host}:{port}"
+    warn(f"{what} listens on {where}: anyone who can reach this port can read {serves} (no login); "
+         "use --host 127.0.0.1 to keep it on this machine")
 
 
 def notice(message: str) -> None:
@@ -40,6 +57,15 @@ def quieted(enabled: bool) -> Iterator[None]:
         yield
     finally:
         _quiet = old
+
+
+def wide_console(stderr: bool = False) -> Console:
+    """A rich console for tables: the terminal's width, or 160 columns when piped (rich would use
+    80 and fold names and ARNs that scripts and logs need whole)."""
+    probe = Console(stderr=stderr)
+    if probe.is_terminal:
+        return Console(stderr=stderr, highlight=False)
+    return Console(stderr=stderr, highlight=False, width=max(probe.width, 160))
 
 
 def fmt_rate(n: float) -> str:

@@ -177,13 +177,14 @@ def show(checks: list[Check], output: str = "table") -> None:
 
         print(json.dumps([c.__dict__ for c in checks], indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
+
+    from streamlab.console import wide_console
 
     table = Table(title="streamlab doctor")
     for col in ("check", "status", "detail", "fix"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")  # a long path or command wraps, never ends in "…"
     style = {"ok": "green", "missing": "red", "warn": "yellow", "info": "cyan"}
     for c in checks:
         table.add_row(c.name, f"[{style[c.status]}]{c.status}[/]", c.detail, c.fix or "")
-    Console().print(table)
+    wide_console().print(table)

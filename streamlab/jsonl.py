@@ -26,13 +26,10 @@ import time
 from pathlib import Path
 from typing import IO, Any, Callable, Optional, Union
 
-from streamlab.errors import ConfigError
+from streamlab.paths import cannot_write, make_dir
+from streamlab.redact import scrub_obj
 
 FILE_MODE = 0o600
-
-
-def _describe(exc: OSError) -> str:
-    return exc.strerror or type(exc).__name__
 
 
 class JsonLinesFile:
@@ -51,16 +48,19 @@ class JsonLinesFile:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
         except OSError as exc:
-            raise ConfigError(f"cannot write {self.path}: {_describe(exc)}", "choose a path in a folder you can write to") from None
+            raise cannot_write(self.path, exc) from None
         os.close(fd)
         if not existed:
             self.path.unlink(missing_ok=True)
 
     def open(self) -> "JsonLinesFile":
         if self._fh is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_dir(self.path.parent)
             flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if self.truncate else os.O_APPEND)
-            fd = os.open(self.path, flags, FILE_MODE)
+            try:
+                fd = os.open(self.path, flags, FILE_MODE)
+            except OSError as exc:
+                raise cannot_write(self.path, exc) from None
             if self.truncate:
                 os.fchmod(fd, FILE_MODE)  # all-new content: as private as a new file
             self._raw = os.fdopen(fd, "wb")
@@ -78,7 +78,8 @@ class JsonLinesFile:
     def write(self, obj: Any) -> None:
         if self._fh is None:
             self.open()
-        self._fh.write(json.dumps(obj) + "\n")  # type: ignore[union-attr]
+        # no configured secret (nor a token= value) reaches a file: see streamlab.redact
+        self._fh.write(json.dumps(scrub_obj(obj)) + "\n")  # type: ignore[union-attr]
 
     def flush(self) -> None:
         """Push what was written to the OS. For gzip this is a sync flush: a reader decompresses

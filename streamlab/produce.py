@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from streamlab import console
-from streamlab.errors import Interrupted, PartialDelivery
+from streamlab.errors import ConfigError, Interrupted, PartialDelivery
+from streamlab.paths import HOME_HINT
 from streamlab.pipeline import Limits, RunResult, run
 from streamlab.sinks import SINKS, Batcher, DeadLetter, Stats
 from streamlab.sinks.base import RetryPolicy, SinkUnreachable
@@ -66,7 +67,12 @@ def produce(request: ProduceRequest, aws: Optional[AWS] = None) -> RunResult:
     """Build source, sink and batcher, run the pipeline, print the summary; raises the run's error."""
     settings = request.settings
     dl = DeadLetter(Path(request.dead_letter) if request.dead_letter else default_dead_letter(settings, request.sink))
-    dl.check()  # an unwritable path fails now, not when the first record needs it
+    try:
+        dl.check()  # an unwritable path fails now, not when the first record needs it
+    except ConfigError as exc:
+        if request.dead_letter is not None:
+            raise
+        raise ConfigError(exc.message, f"{HOME_HINT}, or pass --dead-letter FILE") from None
     source = SOURCES[request.source](settings, **dict(request.source_options))
     sink = open_sink(request, aws)
     batcher = Batcher(sink, dl, Stats(), RetryPolicy(max_outage=request.max_outage))

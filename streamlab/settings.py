@@ -11,9 +11,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Optional
+from urllib.parse import urlparse
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from streamlab import redact
+from streamlab.errors import ConfigError
 
 DEFAULT_REGION = "us-east-1"
 
@@ -78,6 +82,14 @@ class Settings(BaseSettings):
     home: Optional[Path] = Field(None, validation_alias=_env("home", "STREAMLAB_HOME"))
     lab: str = Field("default", validation_alias=_env("lab", "STREAMLAB_LAB"))
 
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint_is_a_url(cls, value: Optional[str]) -> Optional[str]:
+        if value is None or value == "":
+            return None
+        check_endpoint_url(value)
+        return value
+
     @property
     def state_dir(self) -> Path:
         """Where the ledger and local emulator state live: `$STREAMLAB_HOME` or `./.streamlab`."""
@@ -88,8 +100,58 @@ class Settings(BaseSettings):
         return self.region or DEFAULT_REGION
 
 
+def check_endpoint_url(value: str) -> None:
+    """Raise ValueError unless `value` is an http(s) URL with a host (boto3 would say 'Invalid endpoint')."""
+    try:
+        u = urlparse(value)
+        u.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a URL ({exc})") from None
+    if u.scheme not in ("http", "https") or not u.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL with a host")
+
+
+#: what a setting accepts, said the way a user writes it: by field first, then by kind of error
+_FIELD_HINTS = {"endpoint_url": "give scheme and host, e.g. http://127.0.0.1:5000"}
+_TYPE_HINTS = {
+    "bool_parsing": "use true or false (also 1/0, yes/no, on/off)",
+    "bool_type": "use true or false (also 1/0, yes/no, on/off)",
+}
+_FLAGS = {"endpoint_url": "--endpoint-url", "region": "--region", "profile": "--profile", "local": "--local"}
+
+
+def _field(loc: str) -> tuple[Optional[str], str]:
+    """'AWS_REGION' or 'region' -> ('region', '--region / AWS_REGION'): the field and the names a
+    user set it by (its flag, and the variable that was read, else the field's first one)."""
+    for name, f in Settings.model_fields.items():
+        aliases = [a for a in getattr(f.validation_alias, "choices", []) or [] if isinstance(a, str)]
+        if loc == name or loc.upper() in aliases:
+            env = loc.upper() if loc.upper() in aliases else (aliases[0] if aliases else name)
+            return name, " / ".join(([_FLAGS[name]] if name in _FLAGS else []) + [env])
+    return None, loc
+
+
+def settings_error(exc: ValidationError) -> ConfigError:
+    """pydantic's multi-line ValidationError as one line: which variable, what it holds, what it accepts."""
+    err = exc.errors()[0]
+    field, where = _field(str(err["loc"][0])) if err.get("loc") else (None, "a setting")
+    if err["type"] == "value_error":
+        what = str(err.get("ctx", {}).get("error") or err["msg"])
+    else:
+        what = f"{err.get('input')!r} is not valid ({err['msg'].lower()})"
+    hint = _FIELD_HINTS.get(field or "") or _TYPE_HINTS.get(err["type"], "fix or unset it (environment or .env)")
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return ConfigError(f"{where}: {what}{more}", hint)
+
+
 def load_settings(**flags: Any) -> Settings:
-    """Build settings with the command's flags on top; flags left at None do not override anything."""
+    """Build settings with the command's flags on top; flags left at None do not override anything.
+    A value that does not parse (STREAMLAB_LOCAL=maybe, an endpoint without a scheme) is a ConfigError."""
     given = {k: v for k, v in flags.items() if v is not None}
     env_file = os.environ.get("STREAMLAB_ENV_FILE", ".env")
-    return Settings(_env_file=env_file, **given)  # type: ignore[call-arg]
+    try:
+        settings = Settings(_env_file=env_file, **given)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise settings_error(exc) from None
+    redact.register_settings(settings)  # from here on no output shows these values
+    return settings

@@ -22,3 +22,15 @@ def test_doctor_without_java_names_the_fix(tmp_path):
     assert p.returncode == 1
     java = next(c for c in json.loads(p.stdout) if c["name"] == "java")
     assert java["status"] == "missing" and "OpenJDK 17" in java["fix"]
+
+
+def test_doctor_table_never_cuts_its_text(tmp_path):
+    """Piped with an 80-column COLUMNS, the table takes the width its text needs (up to 160
+    columns; in a terminal it wraps cells instead): a long path or fix is there whole, never cut
+    off with an ellipsis (issue 18 item 12)."""
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "COLUMNS": "80"}
+    p = subprocess.run([sys.executable, "-m", "streamlab", "doctor"], capture_output=True, text=True,
+                       env=env, timeout=60, cwd=tmp_path)
+    assert "…" not in p.stdout, p.stdout
+    cells = "".join(line.split("│")[3] if line.count("│") > 3 else "" for line in p.stdout.splitlines())
+    assert sys.executable in cells.replace(" ", ""), p.stdout  # the python check's detail, whole

@@ -185,3 +185,23 @@ def test_entry_runs_a_consume_under_real_spark_submit(aws_env, kinesis, tmp_path
 
     assert pq.read_table(out / "trades").num_rows == 50
     kinesis.delete_stream(StreamName=stream, EnforceConsumerDeletion=True)
+
+
+@pytest.mark.spark35
+@pytest.mark.parametrize("args, needed", [
+    (["--stream", "trades"], False),  # Kinesis reads no Kafka setting: HWE_PASSWORD is someone else's
+    (["--source", "kafka", "--topic", "t", "--security-protocol", "PLAINTEXT"], False),  # no SASL: no password
+    (["--source", "kafka", "--topic", "t"], True),  # a username and no protocol: the course's SASL_SSL
+])
+def test_cluster_mode_asks_only_for_the_secrets_the_job_needs(run_cli, monkeypatch, tmp_path, args, needed):
+    monkeypatch.chdir(tmp_path)  # no .env here
+    for name, value in (("HWE_PASSWORD", PASSWORD), ("HWE_USERNAME", "alice"), ("HWE_BOOTSTRAP", "b-1.example:9096")):
+        monkeypatch.setenv(name, value)
+    r = run_cli("consume", *args, "--print-spark-submit", "--deploy-mode", "cluster")
+    assert PASSWORD not in r.out + r.err
+    if needed:
+        assert r.code == 2 and "cluster mode needs HWE_PASSWORD on the driver" in r.err
+    else:
+        assert r.code == 0, r.err
+        assert "HWE_PASSWORD" not in r.out
+        assert ("HWE_BOOTSTRAP" in r.out) == ("kafka" in args)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 from streamlab.errors import ConfigError
+from streamlab.paths import HOME_HINT, cannot_write, make_dir
 
 VERSION = 1
 
@@ -70,6 +71,40 @@ class Entry:
     def from_dict(cls, d: dict) -> "Entry":
         known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
         return cls(**known)
+
+
+#: the one schema of a ledger entry: field -> allowed types; the first three are required
+ENTRY_SCHEMA: dict[str, tuple[type, ...]] = {
+    "kind": (str,), "name": (str,), "region": (str,),
+    "endpoint": (str, type(None)), "arn": (str, type(None)), "account": (str, type(None)),
+    "lab": (str,), "created": (str,), "extra": (dict,),
+}
+REQUIRED = ("kind", "name", "region")
+
+
+def schema_problem(data: object) -> Optional[str]:
+    """What is wrong with a parsed ledger, said about the first bad entry (1-based), or None.
+    Fields this version does not know are allowed (a newer streamlab may add some)."""
+    if not isinstance(data, dict):
+        return f"is a JSON {type(data).__name__}, not an object with \"entries\""
+    entries = data.get("entries", [])
+    if not isinstance(entries, list):
+        return f"has \"entries\" as a {type(entries).__name__}, not a list"
+    for i, entry in enumerate(entries, 1):
+        where = f"entry {i} of {len(entries)}"
+        if not isinstance(entry, dict):
+            return f"{where} is {json.dumps(entry)[:40]}, not an object"
+        missing = [f for f in REQUIRED if f not in entry]
+        if missing:
+            return f"{where} ({_label(entry)}) has no {', '.join(missing)}"
+        for name, types in ENTRY_SCHEMA.items():
+            if name in entry and not isinstance(entry[name], types) or (name in REQUIRED and entry.get(name) == ""):
+                return f"{where} ({_label(entry)}) has {name} {json.dumps(entry.get(name))[:40]}, not a {'non-empty ' if name in REQUIRED else ''}{types[0].__name__}"
+    return None
+
+
+def _label(entry: dict) -> str:
+    return " ".join(f"{k} {json.dumps(entry[k])[:40]}" for k in ("kind", "name") if k in entry) or "no kind or name"
 
 
 def now_iso(clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> str:
@@ -116,26 +151,38 @@ class Ledger:
     # --- file handling -----------------------------------------------------------------------
     def _read(self) -> dict:
         try:
-            text = self.path.read_text()
+            raw = self.path.read_bytes()
         except FileNotFoundError:
             return {"version": VERSION, "entries": []}
         try:
-            data = json.loads(text)
-            if not isinstance(data, dict) or not isinstance(data.get("entries", []), list):
-                raise ValueError("unexpected shape")
-        except ValueError as exc:
-            raise ConfigError(
-                f"the ledger {self.path} is not valid JSON ({exc})",
-                "fix or move it aside; `streamlab teardown` still finds resources by their streamlab tags",
-            ) from None
+            data = json.loads(raw.decode("utf-8"))
+        except ValueError as exc:  # UnicodeDecodeError (binary garbage) is a ValueError too
+            raise self._damaged(f"is not valid JSON ({type(exc).__name__}: {str(exc)[:80]})") from None
+        problem = schema_problem(data)
+        if problem is not None:
+            raise self._damaged(problem)
         data.setdefault("entries", [])
         return data
 
+    def _damaged(self, problem: str) -> ConfigError:
+        """A ledger that cannot be read refuses every command that needs it (teardown included),
+        so the hint says what works: fix it, or move it aside, after which teardown finds
+        streamlab's resources by their tags (attachments AWS cannot tag go with their role)."""
+        return ConfigError(
+            f"the ledger {self.path} {problem}",
+            f"fix that, or move the file aside (mv {self.path} {self.path}.bad): without a ledger "
+            "`streamlab teardown` finds what streamlab created by its streamlab:created-by tags",
+        )
+
     @contextlib.contextmanager
     def _locked(self) -> Iterator[dict]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_dir(self.path.parent, HOME_HINT)
         lock_path = self.path.with_name(self.path.name + ".lock")
-        with open(lock_path, "a+") as lock:
+        try:
+            lock_file = open(lock_path, "a+")
+        except OSError as exc:
+            raise cannot_write(lock_path, exc, HOME_HINT) from None
+        with lock_file as lock:
             try:
                 import fcntl
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from streamlab import console
+from streamlab.console import wide_console  # noqa: F401 - status.py imports it from here
 from streamlab.aws.ledger import Entry, Ledger, Scope
 from streamlab.aws.resources import KINDS, Found, ResourceKind, Spec
 from streamlab.errors import ConfigError, Declined
@@ -116,17 +117,6 @@ def render(plan: Plan, kinds: dict[str, ResourceKind]) -> None:
         console.info(f"{plan.title}: nothing to do ({plan.scope.describe()})")
         return
     wide_console(stderr=True).print(table)
-
-
-def wide_console(stderr: bool = False):
-    """A rich console for tables: the terminal's width, or 160 columns when piped (rich would use
-    80 and fold names and ARNs that scripts and logs need whole)."""
-    from rich.console import Console
-
-    probe = Console(stderr=stderr)
-    if probe.is_terminal:
-        return Console(stderr=stderr, highlight=False)
-    return Console(stderr=stderr, highlight=False, width=max(probe.width, 160))
 
 
 Ask = Callable[[str], bool]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from streamlab.commands.common import aws_options
+from streamlab.sources.params import FiniteFloat
 from streamlab.spark.datasets import DATASETS
 from streamlab.spark.readers import FILE_FORMATS, READER_CHOICES, READERS
 from streamlab.spark.writers import WRITERS
@@ -61,7 +62,7 @@ SINK_OPTIONS = (
     click.option("--name", default=None, help="View name for --sink memory. [default: the dataset name]"),
     click.option("--checkpoint", default=None, metavar="DIR", help="Checkpoint folder; reuse it to continue where the last run stopped. Required when --path is not local. [default: <path>/_checkpoint, else a temporary one]"),
     click.option("--trigger", default="5s", show_default=True, help="Batch interval (5s, 500ms, 1m) or available-now (read the backlog, then stop)."),
-    click.option("--timeout", type=click.FloatRange(min=0), default=None, metavar="SECONDS", help="Stop after this many seconds (committed batches are kept)."),
+    click.option("--timeout", type=FiniteFloat(min=0), default=None, metavar="SECONDS", help="Stop after this many seconds (committed batches are kept)."),
     click.option("--quiet", "-q", is_flag=True, help="No table or progress; errors and nothing else."),
     click.option("--dashboard", is_flag=True, help="Also serve the live dashboard of --path on 127.0.0.1 while consume runs (see `streamlab dashboard`)."),
     click.option("--dashboard-port", type=click.IntRange(0, 65535), default=8050, show_default=True, help="Port of --dashboard (0: any free port)."),
@@ -148,7 +149,7 @@ def _print_spark_submit(opts: dict, deploy_mode: str, cluster_spark) -> None:
         source=opts["source"],
         packages=opts.get("packages", False),
         deploy_mode=deploy_mode,
-        env_names=submit.forwardable_env(os.environ),
+        env_names=submit.forwardable_env(os.environ, source=opts["source"], security_protocol=opts.get("security_protocol")),
         env_file=".env" if os.path.exists(".env") else None,
         **kwargs,
     )

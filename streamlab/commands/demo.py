@@ -7,11 +7,12 @@ from pathlib import Path
 import click
 
 from streamlab import console
+from streamlab.sources.params import FiniteFloat
 
 
 @click.command("demo")
-@click.option("--duration", type=click.FloatRange(min=1), default=30.0, show_default=True, help="Seconds of synthetic ticker to produce.")
-@click.option("--rate", type=click.FloatRange(min=1), default=50.0, show_default=True, help="Records per second.")
+@click.option("--duration", type=FiniteFloat(min=1), default=30.0, show_default=True, help="Seconds of synthetic ticker to produce.")
+@click.option("--rate", type=FiniteFloat(min=1), default=50.0, show_default=True, help="Records per second.")
 @click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=Path("streamlab-output"), show_default=True, help="Where the Parquet output goes (a previous demo's output is replaced).")
 @click.option("--lab", type=click.Choice(["kinesis-spark", "ticker-pipeline"]), default="kinesis-spark", show_default=True,
               help="kinesis-spark: ticker -> Kinesis -> Spark. ticker-pipeline: the serverless lab (schedule -> Lambda -> DynamoDB/Firehose/S3, failure -> SNS).")

@@ -7,6 +7,7 @@ import json
 import click
 
 from streamlab import console
+from streamlab.sources.params import FiniteFloat
 
 
 @click.group(name="local")
@@ -27,7 +28,7 @@ def _how_to_use(url: str) -> None:
 @click.option("--detach", "-d", is_flag=True, help="Run in the background and return; stop it with `streamlab local down`.")
 @click.option("--kafka", is_flag=True, help="Also start a local Kafka broker (tansu, memory storage, 127.0.0.1).")
 @click.option("--kafka-port", type=click.IntRange(1, 65535), default=9092, show_default=True, help="Port of the local Kafka broker.")
-@click.option("--time-scale", type=click.FloatRange(min=0.001, max=3600), default=1.0, show_default=True,
+@click.option("--time-scale", type=FiniteFloat(min=0.001, max=3600), default=1.0, show_default=True,
               help="Speed of the Lambda scheduler's clock: 60 runs a 1-minute EventBridge schedule every second.")
 @click.option("--no-scheduler", is_flag=True, help="Do not run streamlab's scheduled Lambda functions.")
 def up(port: int, detach: bool, kafka: bool, kafka_port: int, time_scale: float, no_scheduler: bool) -> None:

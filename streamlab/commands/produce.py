@@ -25,6 +25,7 @@ from streamlab.pipeline import Limits
 from streamlab.produce import ProduceRequest, produce
 from streamlab.sinks import SINKS
 from streamlab.sources import SOURCES
+from streamlab.sources.params import FiniteFloat
 
 if TYPE_CHECKING:  # annotations only: pydantic-settings costs ~0.15 s to import
     from streamlab.settings import Settings
@@ -41,11 +42,11 @@ def _sink_params() -> list[click.Parameter]:
 RUN_OPTIONS = [
     click.Option(["--sink"], type=click.Choice(sorted(SINKS)), default="stdout", show_default=True, help="Where records go."),
     click.Option(["--count"], type=click.IntRange(min=0), default=None, help="Stop after this many records."),
-    click.Option(["--duration"], type=click.FloatRange(min=0), default=None, help="Stop after this many seconds."),
-    click.Option(["--rate"], type=click.FloatRange(min=0), default=0.0, help="Records per second (0 = as fast as possible).", show_default=True),
+    click.Option(["--duration"], type=FiniteFloat(min=0), default=None, help="Stop after this many seconds."),
+    click.Option(["--rate"], type=FiniteFloat(min=0), default=0.0, help="Records per second (0 = as fast as possible).", show_default=True),
     click.Option(["--quiet", "-q"], is_flag=True, help="No progress or summary; errors only."),
     click.Option(["--dead-letter"], type=click.Path(dir_okay=False), default=None, help="JSON-lines file for records that could not be delivered. [default: .streamlab/dead-letter/<sink>-<time>.jsonl]"),
-    click.Option(["--max-outage"], type=click.FloatRange(min=0), default=60.0, show_default=True,
+    click.Option(["--max-outage"], type=FiniteFloat(min=0), default=60.0, show_default=True,
                  help="Seconds the sink may stay unreachable (refused, reset, timed out) before the run stops with exit 5; meanwhile sends back off and retry (counted as retried)."),
 ]
 

@@ -89,6 +89,24 @@ def _choice(value: Optional[str], allowed: Iterable[str], what: str, flag: str, 
     return v
 
 
+CA_HINT = "pass --ca-file PATH to a PEM certificate (-----BEGIN CERTIFICATE-----), or leave it out to use the system's CAs"
+
+
+def check_ca_file(ca: str) -> None:
+    """The CA file exists and is PEM (a `-----BEGIN CERTIFICATE-----` block); ConfigError otherwise.
+    kafka-python and Spark would fail later with an ssl traceback. A PEM file that is damaged
+    inside is left to the TLS handshake to report."""
+    if not os.path.isfile(ca):
+        raise ConfigError(f"Kafka CA file {ca} does not exist", CA_HINT)
+    try:
+        with open(ca, "rb") as fh:
+            head = fh.read(1024 * 1024)
+    except OSError as exc:
+        raise ConfigError(f"cannot read Kafka CA file {ca}: {exc.strerror}", CA_HINT) from None
+    if b"-----BEGIN CERTIFICATE-----" not in head:
+        raise ConfigError(f"Kafka CA file {ca} is not a PEM certificate", CA_HINT)
+
+
 def resolve(
     settings: Settings,
     *,
@@ -134,8 +152,8 @@ def resolve(
     else:
         mechanism = None  # only SASL protocols authenticate with a mechanism
     ca = ca_file or settings.kafka_ca_file
-    if ca and not os.path.isfile(ca):
-        raise ConfigError(f"Kafka CA file {ca} does not exist", "pass --ca-file PATH to a PEM certificate, or leave it out to use the system's CAs")
+    if ca:
+        check_ca_file(ca)
     return KafkaSecurity(
         bootstrap=bootstrap,
         protocol=protocol,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from streamlab.errors import ConnectionFailed
+from streamlab.paths import HOME_HINT, make_dir
 
 HOST = "127.0.0.1"
 
@@ -128,7 +129,7 @@ def spawn(
     when not `quiet`). `detach` gives it its own session: Ctrl-C in, or closing of, this terminal
     does not reach it, so it outlives the command that started it."""
     if log is not None:
-        log.parent.mkdir(parents=True, exist_ok=True)
+        make_dir(log.parent, HOME_HINT)
         out = open(log, "ab")
     else:
         out = subprocess.DEVNULL if quiet else None

@@ -22,6 +22,8 @@ import os
 from pathlib import Path
 from typing import Iterator, Optional
 
+from streamlab.paths import HOME_HINT, make_dir
+
 FILE = "local.json"
 LEGACY_KAFKA_FILE = "kafka.json"  # written by streamlab before the kafka section existed
 
@@ -88,7 +90,7 @@ def _replace(state_dir: Path, doc: dict) -> None:
 
 def write(state_dir: Path, name: str, data: dict) -> None:
     """Record (or replace) one service's section; the other sections are kept."""
-    Path(state_dir).mkdir(parents=True, exist_ok=True)
+    make_dir(state_dir, HOME_HINT)
     with _locked(state_dir):
         doc = read_all(state_dir)
         doc[name] = data

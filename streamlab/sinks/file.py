@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from streamlab.errors import ConfigError
+from streamlab.paths import cannot_write, make_dir
 from streamlab.sinks.base import Entry, Failure, Sink
 
 
@@ -22,8 +23,11 @@ class FileSink(Sink):
         if not path:
             raise ConfigError("--sink file needs --path", "add --path out.jsonl")
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.path, "ab")
+        make_dir(self.path.parent)
+        try:
+            self._fh = open(self.path, "ab")
+        except OSError as exc:
+            raise cannot_write(self.path, exc) from None
 
     def send(self, batch: list[Entry]) -> list[Failure]:
         self._fh.write(b"".join(e.data + b"\n" for e in batch))

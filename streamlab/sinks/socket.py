@@ -26,6 +26,7 @@ import click
 from streamlab import console
 from streamlab.errors import ConfigError
 from streamlab.sinks.base import Entry, Failure, Sink
+from streamlab.sources.params import FiniteFloat
 
 SEND_TIMEOUT = 10.0  # seconds a client may block us before it is dropped
 
@@ -38,7 +39,7 @@ class SocketSink(Sink):
         click.Option(["--port"], type=click.IntRange(0, 65535), default=9999, show_default=True, help="TCP port the socket sink listens on (0 = any free port)."),
         click.Option(["--when-no-client"], type=click.Choice(["hold", "drop"]), default="hold", show_default=True, help="Socket sink: keep records for the next client (bounded by --hold) or drop them."),
         click.Option(["--hold"], type=click.IntRange(min=1), default=10_000, show_default=True, help="Socket sink: most records held while no client is connected."),
-        click.Option(["--hold-wait"], type=click.FloatRange(min=0), default=30.0, show_default=True, help="Socket sink: at the end, seconds to wait for a client to take held records."),
+        click.Option(["--hold-wait"], type=FiniteFloat(min=0), default=30.0, show_default=True, help="Socket sink: at the end, seconds to wait for a client to take held records."),
     )
     max_batch_records = 500
     linger = 0.02  # a socket lab watches lines appear: keep latency low
@@ -65,6 +66,7 @@ class SocketSink(Sink):
         self.host, self.port = host, self._server.getsockname()[1]
         self._closing = False
         threading.Thread(target=self._accept, name="socket-sink-accept", daemon=True).start()
+        console.warn_if_exposed(host, self.port, "the socket sink", "the records")
         console.info(f"socket sink: waiting for a client on {self.host}:{self.port} (e.g. Spark's socket source, or nc {self.host} {self.port})")
 
     def _accept(self) -> None:

@@ -33,9 +33,10 @@ from urllib.parse import urlsplit
 import click
 
 from streamlab import console
-from streamlab.errors import ConnectionFailed
+from streamlab.errors import ConfigError, ConnectionFailed
 from streamlab.records import Record
 from streamlab.sources.frame_feed import FrameFeed, Reconnect
+from streamlab.sources.params import FiniteFloat
 
 RECV_POLL = 0.25  # seconds: how often a blocked receive checks stop() and the watchdog
 MAX_MESSAGE = 16 * 1024 * 1024  # bytes: a bigger frame means a broken or hostile endpoint
@@ -93,9 +94,23 @@ def live_options() -> tuple[click.Option, ...]:
     return (
         click.Option(["--url"], default=None, metavar="URL", help="Connect to this websocket endpoint instead of the provider's (tests, mirrors); streamlab still adds the path/subscriptions."),
         click.Option(["--raw"], is_flag=True, help="Forward the provider's own JSON payload unchanged instead of the canonical trade record."),
-        click.Option(["--idle-timeout"], type=click.FloatRange(min=0.05), default=60.0, show_default=True, help="Reconnect when nothing at all (data or ping) arrives for this many seconds."),
+        click.Option(["--idle-timeout"], type=FiniteFloat(min=0.05), default=60.0, show_default=True, help="Reconnect when nothing at all (data or ping) arrives for this many seconds."),
         click.Option(["--record"], type=click.Path(dir_okay=False), default=None, help="Also write every received frame with its receive time to this file (JSON lines; gzip if it ends in .gz), for `produce replay`."),
     )
+
+
+def check_url(url: Optional[str]) -> None:
+    """`--url` must be a ws:// or wss:// URL with a host; ConfigError (exit 2) before connecting."""
+    if not url:
+        return
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError as exc:
+        raise ConfigError(f"--url {url!r} is not a URL ({exc})", "give a websocket URL, e.g. --url ws://127.0.0.1:8765") from None
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise ConfigError(f"--url {url!r} is not a ws:// or wss:// URL with a host",
+                          "give a websocket URL, e.g. --url ws://127.0.0.1:8765")
 
 
 class WebSocketSource(FrameFeed):
@@ -122,6 +137,11 @@ class WebSocketSource(FrameFeed):
         self._recorder = None
         self.backoffs: list[float] = []  # every reconnect delay chosen, for tests and the summary
         if not for_replay:
+            check_url(self.opts.get("url"))
+            if self.opts.get("record"):  # an unwritable --record fails now, not once connected
+                from streamlab.jsonl import JsonLinesFile
+
+                JsonLinesFile(self.opts["record"]).check()
             self.validate()
 
     # -- the provider-specific part -------------------------------------------------------------

@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, fields
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence, Union
 
 from streamlab.errors import ConfigError
+from streamlab.paths import check_writable_dir
 from streamlab.spark.datasets import DATASETS, create
 from streamlab.spark.outputs import S3_SCHEMES, check_path, is_remote, scheme_of
 from streamlab.spark.readers import READERS, ReadRequest
@@ -97,7 +99,7 @@ class ConsumeRequest:
             # `--source files --path DIR --sink console`: --path is the input
             object.__setattr__(self, "input_path", self.path)
             object.__setattr__(self, "path", None)
-        self.make_dataset()  # its options (reviews' --date-column)
+        self._check_intervals(self.make_dataset())  # the dataset's options (reviews' --date-column) too
         if self.dashboard and not self.writes_files:
             raise ConfigError("--dashboard shows what consume writes, and this run writes no files",
                               "add --sink parquet --path DIR (or --sink s3 --path s3://bucket/prefix)")
@@ -106,6 +108,22 @@ class ConsumeRequest:
                 f"--path {self.out_path} is not a local folder: give the checkpoint folder too",
                 "add --checkpoint DIR (e.g. --checkpoint /tmp/kafka-checkpoint); reuse it to continue where a run stopped",
             )
+        for flag, folder in (("--path", self.out_path), ("--checkpoint", self.checkpoint)):
+            if folder and not is_remote(folder):
+                check_writable_dir(str(Path(folder.removeprefix("file://")).expanduser().resolve()), flag)
+
+    def _check_intervals(self, dataset) -> None:
+        """--window, --slide (at most the window, as Spark wants) and --watermark, before Spark."""
+        if self.watermark:
+            parse_interval(self.watermark, "--watermark", zero=True)
+        window_ms = parse_interval(self.window, "--window")[1] if self.window else None
+        if self.slide:
+            slide_ms = parse_interval(self.slide, "--slide")[1]
+            if window_ms is None and getattr(dataset, "default_window", None):
+                window_ms = parse_interval(dataset.default_window)[1]
+            if window_ms is not None and slide_ms > window_ms:
+                raise ConfigError(f"--slide {self.slide} is longer than the window ({self.window or dataset.default_window})",
+                                  "give a slide no longer than --window (or leave it out for tumbling windows)")
 
     @cached_property
     def spark_trigger(self) -> Optional[str]:
@@ -168,15 +186,36 @@ def parse_trigger(text: str) -> Optional[str]:
     return f"{int(ms)} milliseconds"
 
 
-_UNITS = {"ms": "milliseconds", "s": "seconds", "sec": "seconds", "m": "minutes", "min": "minutes", "h": "hours", "d": "days"}
+#: unit spellings -> (Spark's unit, milliseconds per unit)
+_UNITS = {
+    **dict.fromkeys(("ms", "msec", "millisecond", "milliseconds"), ("milliseconds", 1)),
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), ("seconds", 1_000)),
+    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), ("minutes", 60_000)),
+    **dict.fromkeys(("h", "hr", "hour", "hours"), ("hours", 3_600_000)),
+    **dict.fromkeys(("d", "day", "days"), ("days", 86_400_000)),
+}
+_INTERVAL = re.compile(r"\s*(-?\d+)\s*([a-z]+)\s*")
+
+
+def parse_interval(text: str, flag: str = "--window", *, zero: bool = False) -> tuple[str, int]:
+    """'10s', '10 seconds', '1 minute', '5m' -> (Spark's interval text, milliseconds).
+
+    Spark itself only fails on a bad interval once its session is up (and with a Java stack), so
+    every interval flag is parsed here: a whole number and one unit, above 0 (or 0 with `zero`)."""
+    m = _INTERVAL.fullmatch((text or "").lower())
+    unit = _UNITS.get(m.group(2)) if m else None
+    example = "e.g. 10s, 30 seconds, 1m, '1 minute'"
+    if unit is None:
+        raise ConfigError(f"{flag} {text!r} is not an interval", f"give a whole number and a unit (ms, s, m, h, d), {example}")
+    n = int(m.group(1))
+    if n < 0 or (n == 0 and not zero):
+        raise ConfigError(f"{flag} {text!r} must be {'0 or more' if zero else 'more than 0'}", example)
+    return f"{n} {unit[0]}", n * unit[1]
 
 
 def interval(text: Optional[str]) -> Optional[str]:
-    """'1m' -> '1 minutes', '10s' -> '10 seconds' (Spark's form); '1 minute' passes unchanged."""
-    if not text:
-        return None
-    m = re.fullmatch(r"\s*(\d+)\s*(ms|s|sec|m|min|h|d)\s*", text.lower())
-    return f"{m.group(1)} {_UNITS[m.group(2)]}" if m else text
+    """'1m' -> '1 minutes', '10s' -> '10 seconds', '1 minute' -> '1 minutes' (Spark's form); None stays None."""
+    return parse_interval(text)[0] if text else None
 
 
 def windows_trigger(trigger: Optional[str]) -> Optional[str]:

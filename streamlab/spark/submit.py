@@ -45,12 +45,10 @@ EMR8_SPARK = "4.0.2"
 DEFAULT_PYTHON = "/usr/bin/python3.11"
 DEPLOY_MODES = ("cluster", "client")
 
-#: Environment settings a consume run may read, forwarded to a cluster-mode driver by reference.
-FORWARDED_ENV = (
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "STREAMLAB_REGION",
-    "STREAMLAB_ENDPOINT_URL",
+#: Environment settings a consume run may read, forwarded to a cluster-mode driver by reference:
+#: the AWS ones (Kinesis, S3 output) for every source, the Kafka ones for a Kafka source only.
+AWS_ENV = ("AWS_REGION", "AWS_DEFAULT_REGION", "STREAMLAB_REGION", "STREAMLAB_ENDPOINT_URL")
+KAFKA_ENV = (
     "HWE_BOOTSTRAP",
     "HWE_USERNAME",
     "HWE_PASSWORD",
@@ -60,6 +58,9 @@ FORWARDED_ENV = (
     "STREAMLAB_KAFKA_SECURITY_PROTOCOL",
     "STREAMLAB_KAFKA_SASL_MECHANISM",
 )
+FORWARDED_ENV = AWS_ENV + KAFKA_ENV
+KAFKA_PASSWORDS = ("HWE_PASSWORD", "STREAMLAB_KAFKA_PASSWORD")
+KAFKA_USERNAMES = ("HWE_USERNAME", "STREAMLAB_KAFKA_USERNAME")
 
 #: Spark's default `spark.redaction.regex`: conf names that hold secrets.
 _SECRET_NAME = re.compile(r"(?i)secret|password|token|access[.]?key")
@@ -83,9 +84,18 @@ def entry_token(python: str = DEFAULT_PYTHON) -> ShellText:
     return ShellText(f'"$({shlex.quote(python)} -c {shlex.quote(code)})"')
 
 
-def forwardable_env(environ: Mapping[str, str], names: Iterable[str] = FORWARDED_ENV) -> list[str]:
-    """The names among `names` that are set (non-empty) in `environ`: what a cluster driver needs."""
-    return [n for n in names if environ.get(n)]
+def forwardable_env(environ: Mapping[str, str], names: Optional[Iterable[str]] = None, *,
+                    source: str = "kafka", security_protocol: Optional[str] = None) -> list[str]:
+    """The names a cluster driver of a `source` consume needs that are set (non-empty) in `environ`.
+
+    Only what the job reads counts: the Kafka settings for a Kafka source, and its password only
+    when it authenticates (SASL: a `SASL_*` protocol, or a username with no protocol given, the
+    course's SASL_SSL). A Kinesis job is not refused because HWE_PASSWORD happens to be set."""
+    if names is None:
+        names = AWS_ENV + (KAFKA_ENV if source == "kafka" else ())
+    protocol = (security_protocol or environ.get("STREAMLAB_KAFKA_SECURITY_PROTOCOL") or "").strip().upper()
+    sasl = protocol.startswith("SASL_") or (not protocol and any(environ.get(n) for n in KAFKA_USERNAMES))
+    return [n for n in names if environ.get(n) and (sasl or n not in KAFKA_PASSWORDS)]
 
 
 def spark_submit_command(
