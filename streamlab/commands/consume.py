@@ -50,7 +50,7 @@ DATASET_OPTIONS = (
     click.option("--slide", default=None, help="Slide for sliding windows, e.g. 10s. [default: tumbling]"),
     click.option("--watermark", default=None, help="How late an event may arrive and still count. [default: 30 seconds]"),
     click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="Hashtags shown/written per window (--dataset tweets)."),
-    click.option("--max-future", type=click.FloatRange(min=0), default=3600.0, show_default=True, metavar="SECONDS",
+    click.option("--max-future", type=FiniteFloat(min=0), default=3600.0, show_default=True, metavar="SECONDS",
                  help="Trades whose event time is further than this ahead of their arrival are quarantined, so one wrong clock "
                       "(e.g. microseconds) cannot move the watermark and end all windows (--dataset trades)."),
     click.option("--date-column", type=click.Choice(["review_date", "purchase_date"]), default="review_date", show_default=True, help="Name of the reviews' date column (the Kafka lab says purchase_date)."),
