@@ -43,12 +43,13 @@ def parse_time(text: Optional[str]) -> Optional[int]:
 
 
 def parse_duration(text: str) -> int:
-    """'10s', '1m', '1 minute', '2h' -> milliseconds."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?)\s*", text or "")
+    """'10s', '1m', '1 minute', '2h', '1d' -> milliseconds."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?|d|days?)\s*", text or "")
     if not m:
-        raise ConfigError(f"cannot read the duration {text!r}", "use e.g. 10s, 1m or 1h")
+        raise ConfigError(f"cannot read the duration {text!r}", "use e.g. 10s, 1m, 1h or 1d")
     unit = m.group(2)
-    scale = 1 if unit == "ms" else 1000 if unit.startswith("s") else 60_000 if unit.startswith("m") else 3_600_000
+    scale = (1 if unit == "ms" else 1000 if unit.startswith("s") else 60_000 if unit.startswith("m")
+             else 86_400_000 if unit.startswith("d") else 3_600_000)
     return int(float(m.group(1)) * scale)
 
 
