@@ -10,7 +10,8 @@ end (the order of a partition key survives the reshard). `latest` starts the sha
 start at their tip; a shard found later is read from its oldest record. An iterator that expired
 (idle for 5 minutes) is renewed after the last record read. GetRecords is called at most once per
 shard per poll; when every shard is caught up the run calls `idle()`, which sleeps `idle_s` (AWS
-allows 5 calls/s per shard).
+allows 5 calls/s per shard). A shard is read to its end when GetRecords gives no next iterator, or
+when it is listed as closed and a read found nothing more (the emulator never ends an iterator).
 
 Kafka: a group-less consumer assigned every partition (nothing is committed; each run starts where
 `--from` says), re-checking the partition list every `relist_s`. Kafka's end offsets are not
@@ -44,6 +45,7 @@ class _Shard:
     iterator: Optional[str] = None
     kind: str = "TRIM_HORIZON"
     last_seq: Optional[str] = None
+    closed: bool = False  # listed with an EndingSequenceNumber: no record will ever be added
     done: bool = False  # closed and read to its end (or skipped: closed before a `latest` start)
     caught_up: bool = False
 
@@ -79,12 +81,14 @@ class KinesisFollower:
             if not token:
                 break
         for s in listed:
-            if s["ShardId"] in self.shards:
+            known = self.shards.get(s["ShardId"])
+            if known is not None:
+                known.closed = known.closed or "EndingSequenceNumber" in s.get("SequenceNumberRange", {})
                 continue
             parents = tuple(p for p in (s.get("ParentShardId"), s.get("AdjacentParentShardId")) if p)
-            shard = self.shards[s["ShardId"]] = _Shard(s["ShardId"], parents)
+            closed = "EndingSequenceNumber" in s.get("SequenceNumberRange", {})
+            shard = self.shards[s["ShardId"]] = _Shard(s["ShardId"], parents, closed=closed)
             if first and self.start == "latest":
-                closed = "EndingSequenceNumber" in s.get("SequenceNumberRange", {})
                 shard.done, shard.kind = closed, "LATEST"
         self._listed_at, self._relist = self.clock(), False
 
@@ -127,7 +131,9 @@ class KinesisFollower:
             shard.last_seq = records[-1]["SequenceNumber"]
         shard.iterator = resp.get("NextShardIterator")
         shard.caught_up = resp.get("MillisBehindLatest", 0) == 0 and len(records) < PAGE_LIMIT
-        if shard.iterator is None:  # closed and read to its end: its children may start
+        # closed and read to its end: its children may start. AWS says so with no next iterator; the
+        # emulator keeps handing out iterators, so a closed shard that has nothing more is done too
+        if shard.iterator is None or (shard.closed and shard.caught_up and not records):
             shard.done, self._relist = True, True
         return [r["Data"] for r in records]
 

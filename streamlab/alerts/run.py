@@ -30,6 +30,8 @@ from streamlab.jsonl import SetAside
 from streamlab.records import Trade
 
 SOURCES = ("kinesis", "kafka")
+#: pause after an empty read that is not yet at the end (GetRecords allows 5 calls/s per shard)
+BEHIND_PAUSE_S = 0.2
 
 
 def parse_wire(data: bytes) -> list[Trade]:
@@ -51,6 +53,7 @@ class AlertRequest:
     cooldown: Optional[str] = None
     notify: tuple[str, ...] = ()
     dead_letter: Optional[Path] = None
+    notify_attempts: int = 4
     duration: Optional[float] = None
     quiet: bool = False
     parse: Callable[[bytes], Iterable[Trade]] = parse_wire
@@ -104,7 +107,7 @@ def run_alert(request: AlertRequest, aws=None, stop: Optional[threading.Event] =
     cooldown_ms = parse_duration(request.cooldown) if request.cooldown else (ruleset.cooldown_ms or 0)
     dead = SetAside(request.dead_letter or _default_dead_letter(request.settings))
     dead.check()
-    dispatcher = Dispatcher(parse_targets(request.notify, request.settings, aws), dead)
+    dispatcher = Dispatcher(parse_targets(request.notify, request.settings, aws), dead, attempts=request.notify_attempts)
     evaluator = Evaluator(ruleset.rules, cooldown_ms)
     follower = _follower(request, aws)
     follower.open()
@@ -150,10 +153,14 @@ def _loop(request: AlertRequest, follower, evaluator: Evaluator, dispatcher: Dis
                 for alert in alerts:
                     result.alerts.append(alert)
                     dispatcher.deliver(alert)
-        if not payloads and follower.caught_up:
+        if payloads:
+            continue
+        if follower.caught_up:
             if request.once:
                 return
             follower.idle()
+        else:  # an empty page short of the end (a sparse shard, a parent's child waiting): no busy loop
+            time.sleep(BEHIND_PAUSE_S)
 
 
 class _signals_stop:

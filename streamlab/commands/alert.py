@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # annotations only: pydantic-settings costs ~0.15 s to import
 @click.option("--rules", "rules_file", type=click.Path(dir_okay=False), default=None, metavar="FILE", help="TOML (or YAML) file with a list `rules` and an optional `cooldown`.")
 @click.option("--cooldown", default=None, metavar="DURATION", help="Quiet time after an alert before the same rule fires again for the same symbol, in event time, e.g. 10m. [default: the file's, else 0]")
 @click.option("--notify", multiple=True, metavar="TARGET", help="console, sns:TOPIC (name or ARN), webhook:URL, slack (URL from SLACK_WEBHOOK_URL). Repeatable. [default: console]")
+@click.option("--notify-attempts", type=click.IntRange(min=1), default=4, show_default=True, help="Tries per notification (backoff doubling from 0.5 s) before it goes to the dead-letter file.")
 @click.option("--dead-letter", type=click.Path(dir_okay=False), default=None, help="JSON-lines file for notifications that could not be delivered. [default: .streamlab/dead-letter/alert-<time>.jsonl]")
 @click.option("--duration", type=click.FloatRange(min=0), default=None, metavar="SECONDS", help="Stop following after this many seconds.")
 @click.option("--poll-interval", type=click.FloatRange(min=0.05), default=1.0, show_default=True, metavar="SECONDS", help="Pause between reads once the stream is caught up.")
