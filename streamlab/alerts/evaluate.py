@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any, Optional, Sequence, Union
 
 from streamlab.alerts.rules import Rule
-from streamlab.charts.aggregate import fmt_time
+from streamlab.timefmt import fmt_time
 
 FIRED, CLEARED = "fired", "cleared"
 #: the history is trimmed once this many entries before the oldest needed reference pile up

@@ -22,7 +22,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
-from streamlab.charts.aggregate import parse_duration
+from streamlab.timefmt import parse_duration
 from streamlab.errors import ConfigError, MissingDependency
 
 ACCEPTED = ("accepted: 'SYMBOL < PRICE' or 'SYMBOL > PRICE' (also <=, >=), 'SYMBOL change > AMOUNT in 1h', "

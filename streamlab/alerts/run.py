@@ -24,7 +24,7 @@ from streamlab.alerts.evaluate import Alert, Evaluator
 from streamlab.alerts.follow import check_start
 from streamlab.alerts.notify import Dispatcher, parse_targets
 from streamlab.alerts.rules import gather_rules
-from streamlab.charts.aggregate import parse_duration
+from streamlab.timefmt import parse_duration
 from streamlab.errors import ConfigError, PartialDelivery
 from streamlab.jsonl import SetAside
 from streamlab.records import Trade
