@@ -322,3 +322,25 @@ def test_kafka_once_and_live_fire_the_same_alerts(kafka_broker, kafka_topic, run
 def test_kafka_topic_missing_is_exit_4(kafka_broker, run_cli):
     r = run_cli("alert", "--source", "kafka", "--topic", "no-such-topic", "--bootstrap", kafka_broker.bootstrap, "--rule", "X > 1")
     assert r.code == 4 and "Kafka topic no-such-topic does not exist" in r.err
+
+
+def test_sigterm_stops_a_live_run_with_its_summary(aws_env, kinesis):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    with new_stream(kinesis) as stream:
+        proc = subprocess.Popen([sys.executable, "-m", "streamlab", "alert", "--stream", stream, "--rule", "BTCUSDT > 1",
+                                 "--poll-interval", "0.2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+        try:
+            first = proc.stderr.readline()
+            assert first.startswith(f"following Kinesis stream {stream} (1 shards) from latest"), first
+            put(kinesis, stream, SCRIPT[:1])
+            time.sleep(1.0)
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=20)
+        finally:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert out.startswith("ALERT [BTCUSDT > 1] BTCUSDT 3900") and "read 1 records (0 unparsable)" in err

@@ -6,8 +6,9 @@ an SNS topic) is checked before the first record is read. Records are parsed by 
 price/time, is counted as unparsable and the follower goes on.
 
 Exit: `--once` returns 1 when an alert fired, 0 when none did; a live run returns 0 when stopped
-(Ctrl-C/SIGTERM or --duration). If any notification ended in the dead-letter file, PartialDelivery
-(exit 6) is raised after the summary, whatever else happened.
+(Ctrl-C/SIGTERM or --duration; a second signal interrupts at once, exit 130). If any notification
+ended in the dead-letter file, PartialDelivery (exit 6) is raised after the summary, whatever else
+happened.
 """
 
 from __future__ import annotations
@@ -164,15 +165,21 @@ def _loop(request: AlertRequest, follower, evaluator: Evaluator, dispatcher: Dis
 
 
 class _signals_stop:
-    """SIGTERM (and Ctrl-C) set the stop flag: the loop ends after the current poll. Main thread only."""
+    """SIGTERM (and Ctrl-C) set the stop flag: the loop ends after the current poll and the summary
+    is printed; a second one interrupts at once (exit 130). Main thread only."""
 
     def __init__(self, stop: threading.Event):
         self.stop, self.old = stop, {}
 
+    def _handle(self, *_: Any) -> None:
+        if self.stop.is_set():
+            raise KeyboardInterrupt
+        self.stop.set()
+
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
-                self.old[sig] = signal.signal(sig, lambda *_: self.stop.set())
+                self.old[sig] = signal.signal(sig, self._handle)
         return self
 
     def __exit__(self, *exc) -> None:
