@@ -129,9 +129,13 @@ class _ScriptedKinesis:
         class ExpiredIteratorException(Exception):
             pass
 
+        class ProvisionedThroughputExceededException(Exception):
+            pass
+
     def __init__(self, shards):
         self.shards = shards  # id -> (parents, closed, [data...])
         self.reads: list[str] = []
+        self.throttle = set(shards)  # each shard's first read is refused for throughput
 
     def describe_stream_summary(self, StreamName):
         return {"StreamDescriptionSummary": {}}
@@ -149,6 +153,9 @@ class _ScriptedKinesis:
 
     def get_records(self, ShardIterator, Limit):
         sid, pos = ShardIterator.split("|")
+        if sid in self.throttle:
+            self.throttle.discard(sid)
+            raise self.exceptions.ProvisionedThroughputExceededException()
         _, closed, data = self.shards[sid]
         self.reads.append(sid)
         recs = [{"Data": d, "SequenceNumber": str(i)} for i, d in enumerate(data)][int(pos):]
@@ -185,6 +192,7 @@ def test_children_are_read_only_after_their_parents_end():
     assert got.index(b"p2") < got.index(b"l1") and got.index(b"p2") < got.index(b"r1")
     assert got.index(b"l2") < got.index(b"m1") and got.index(b"r1") < got.index(b"m1")
     assert fake.reads.index("merged") > max(i for i, s in enumerate(fake.reads) if s in ("left", "right"))
+    assert follower.throttled == 5  # every shard refused once, read on the next poll
     # from latest: the closed shards are skipped, the open ones start at their tip
     late = KinesisFollower(_Handle(fake), "s", "latest", sleep=lambda s: None).open()
     assert {sid for sid, s in late.shards.items() if s.done} == {"left", "right", "root"}

@@ -8,7 +8,8 @@ Kinesis: shards are listed at the start and again every `relist_s` seconds and w
 closes, so a reshard's children are found; a child is read only once its parent(s) are read to the
 end (the order of a partition key survives the reshard). `latest` starts the shards open at the
 start at their tip; a shard found later is read from its oldest record. An iterator that expired
-(idle for 5 minutes) is renewed after the last record read. GetRecords is called at most once per
+(idle for 5 minutes) is renewed after the last record read; a read refused for throughput is tried
+again on the next poll. GetRecords is called at most once per
 shard per poll; when every shard is caught up the run calls `idle()`, which sleeps `idle_s` (AWS
 allows 5 calls/s per shard). A shard is read to its end when GetRecords gives no next iterator, or
 when it is listed as closed and a read found nothing more (the emulator never ends an iterator).
@@ -59,6 +60,7 @@ class KinesisFollower:
         self._listed_at = 0.0
         self._relist = False
         self._client: Any = None
+        self.throttled = 0  # GetRecords calls refused for throughput, after botocore's own retries
 
     def describe(self) -> str:
         return f"Kinesis stream {self.stream} ({len(self.shards)} shards)"
@@ -121,11 +123,16 @@ class KinesisFollower:
     def _read(self, shard: _Shard) -> list[bytes]:
         if shard.iterator is None:
             shard.iterator = self._iterator(shard)
+        errors = self._client.exceptions
         try:
             resp = self._client.get_records(ShardIterator=shard.iterator, Limit=PAGE_LIMIT)
-        except self._client.exceptions.ExpiredIteratorException:
+        except errors.ExpiredIteratorException:
             shard.iterator = self._iterator(shard)
             resp = self._client.get_records(ShardIterator=shard.iterator, Limit=PAGE_LIMIT)
+        except errors.ProvisionedThroughputExceededException:  # botocore's retries ran out: next poll
+            self.throttled += 1
+            shard.caught_up = False
+            return []
         records = resp["Records"]
         if records:
             shard.last_seq = records[-1]["SequenceNumber"]
