@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     )
     kafka_ca_file: Optional[str] = Field(None, validation_alias=_env("kafka_ca_file", "STREAMLAB_KAFKA_CA_FILE"))
 
+    # --- alerts ----------------------------------------------------------------------------
+    # the Slack incoming-webhook URL is the credential itself: a secret, never a flag
+    slack_webhook_url: Optional[SecretStr] = Field(
+        None, validation_alias=_env("slack_webhook_url", "SLACK_WEBHOOK_URL", "STREAMLAB_SLACK_WEBHOOK_URL")
+    )
+
     # --- streamlab itself ------------------------------------------------------------------
     home: Optional[Path] = Field(None, validation_alias=_env("home", "STREAMLAB_HOME"))
     lab: str = Field("default", validation_alias=_env("lab", "STREAMLAB_LAB"))

@@ -118,5 +118,6 @@ def test_bad_times_and_durations_are_config_errors():
     assert e.value.one_line() == "cannot read the time 'yesterday'; use ISO 8601 (2025-11-24T16:00, UTC unless a zone is given) or epoch seconds"
     with pytest.raises(ConfigError) as e:
         agg.parse_duration("soon")
-    assert "use e.g. 10s, 1m or 1h" in e.value.one_line()
+    assert "use e.g. 10s, 1m, 1h or 1d" in e.value.one_line()
     assert agg.parse_duration("1 minute") == 60_000 and agg.parse_duration("10s") == 10_000 and agg.parse_duration("2h") == 7_200_000
+    assert agg.parse_duration("1d") == 86_400_000 and agg.parse_duration("2 days") == 172_800_000

@@ -10,12 +10,12 @@ these as they come, and the tests check them on known rows with exact numbers.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable, Optional
 
 from streamlab.errors import ConfigError
+from streamlab.timefmt import fmt_time, parse_duration  # noqa: F401  (charts' own names for them)
 
 #: quote assets worth one US dollar (Binance symbols end with one; Finnhub's have a `BINANCE:` prefix)
 USD_QUOTES = ("USDT", "USDC", "BUSD", "FDUSD", "TUSD", "USD")
@@ -40,22 +40,6 @@ def parse_time(text: Optional[str]) -> Optional[int]:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
     return int(dt.timestamp() * 1000)
-
-
-def parse_duration(text: str) -> int:
-    """'10s', '1m', '1 minute', '2h' -> milliseconds."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?)\s*", text or "")
-    if not m:
-        raise ConfigError(f"cannot read the duration {text!r}", "use e.g. 10s, 1m or 1h")
-    unit = m.group(2)
-    scale = 1 if unit == "ms" else 1000 if unit.startswith("s") else 60_000 if unit.startswith("m") else 3_600_000
-    return int(float(m.group(1)) * scale)
-
-
-def fmt_time(ms: Optional[int]) -> str:
-    if ms is None:
-        return "-"
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def in_range(t: Optional[int], since: Optional[int], until: Optional[int]) -> bool:
