@@ -352,3 +352,22 @@ def test_sigterm_stops_a_live_run_with_its_summary(aws_env, kinesis):
             proc.kill()
     assert proc.returncode == 0, err
     assert out.startswith("ALERT [BTCUSDT > 1] BTCUSDT 3900") and "read 1 records (0 unparsable)" in err
+
+
+def test_provider_native_messages_fire_the_same_alerts(aws_env, kinesis, run_cli):
+    """What course producers put into the stream: Finnhub's own messages (BTC, two trades in one,
+    with a ping between) and raw Binance events in the combined-stream wrapper (ETH)."""
+    btc = [row for row in SCRIPT if row[0] == "BTCUSDT"]
+    eth = [row for row in SCRIPT if row[0] == "ETHUSDT"]
+    finnhub = [{"type": "trade", "data": [{"p": p, "s": "BINANCE:BTCUSDT", "t": t, "v": 0.5} for _, p, t in btc[i:i + 2]]}
+               for i in range(0, len(btc), 2)]
+    binance = [{"stream": "ethusdt@trade", "data": {"e": "trade", "E": t, "s": s, "t": n, "p": str(p), "q": "0.5", "T": t, "m": False}}
+               for n, (s, p, t) in enumerate(eth)]
+    with new_stream(kinesis, shards=1) as stream:
+        records = [json.dumps(m).encode() for m in (finnhub[0], {"type": "ping"}, *finnhub[1:], *binance)]
+        assert kinesis.put_records(StreamName=stream, Records=[{"Data": d, "PartitionKey": "k"} for d in records])["FailedRecordCount"] == 0
+        r = run_cli("alert", "--stream", stream, "--once", *rule_args())
+    assert r.code == 1, r.err
+    got = {k.split(":")[-1]: [line.split(" at ")[0].replace("BINANCE:", "") for line in v] for k, v in same_order(alert_lines(r.out)).items()}
+    assert got == same_order(EXPECTED)
+    assert "read 6 records (0 unparsable), 2 symbols" in r.err  # the ping is neither a trade nor a problem

@@ -2,7 +2,7 @@
 
 Everything a user can get wrong (rules, --notify specs, the dead-letter path, the stream or topic,
 an SNS topic) is checked before the first record is read. Records are parsed by `request.parse`
-(bytes -> trades; the wire form by default); a record it cannot parse, or a trade without a usable
+(bytes -> trades; by default every shape `streamlab.trade_shapes` reads); a record it cannot parse, or a trade without a usable
 price/time, is counted as unparsable and the follower goes on.
 
 Exit: `--once` returns 1 when an alert fired, 0 when none did; a live run returns 0 when stopped
@@ -35,9 +35,16 @@ SOURCES = ("kinesis", "kafka")
 BEHIND_PAUSE_S = 0.2
 
 
-def parse_wire(data: bytes) -> list[Trade]:
-    """The default parser: one record is one trade in streamlab's wire form (`streamlab.records`)."""
-    return [Trade.from_json(data)]
+def parse_trades(data: bytes) -> list[Trade]:
+    """The default parser, the same shapes `consume` and `sample` read (`streamlab.trade_shapes`):
+    streamlab's wire form, Finnhub messages, raw Binance events and the combined-stream wrapper.
+    A ping holds no trade (nothing to count); a record that is none of these raises (counted)."""
+    from streamlab import trade_shapes
+
+    parsed = trade_shapes.parse(data)
+    if not parsed.ok:
+        raise ValueError(parsed.reason)
+    return parsed.trades
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,7 @@ class AlertRequest:
     notify_attempts: int = 4
     duration: Optional[float] = None
     quiet: bool = False
-    parse: Callable[[bytes], Iterable[Trade]] = parse_wire
+    parse: Callable[[bytes], Iterable[Trade]] = parse_trades
     idle_s: float = 1.0  # an idle follower's pause between polls
 
     @property
