@@ -22,6 +22,7 @@ from streamlab import kpl
 from streamlab.spark.kinesis_source import KinesisStreamReader, ReadAllAvailable, ReadMaxRows
 from streamlab.testing import parse_summary
 from tests.fixtures.aws import new_stream
+from tests.fixtures.faulty_proxy import FailEntries
 
 USER = [(f"key-{i % 13}", None if i % 4 else str(10**30 + i), f"payload {i} ".encode() * (1 + i % 9)) for i in range(400)]
 
@@ -91,6 +92,63 @@ def two_shards(kinesis):
 def shard_ranges(kinesis, stream):
     return {s["ShardId"]: (int(s["HashKeyRange"]["StartingHashKey"]), int(s["HashKeyRange"]["EndingHashKey"]))
             for s in kinesis.list_shards(StreamName=stream)["Shards"]}
+
+
+# -- the sink's failures: per user record ------------------------------------------------------
+def keys_on_each_half():
+    """Two partition keys, one in each half of the hash space (a 2-shard stream's two shards)."""
+    half = 2**127
+    low = next(f"a{i}" for i in range(100) if kpl.shard_hash(f"a{i}") < half)
+    high = next(f"b{i}" for i in range(100) if kpl.shard_hash(f"b{i}") >= half)
+    return low, high
+
+
+def test_a_failed_aggregate_is_retried_then_dead_lettered_record_by_record(faulty_proxy, emulator, kinesis, two_shards, tmp_path):
+    from streamlab.aws.session import AWS
+    from streamlab.records import TextLine
+    from streamlab.settings import load_settings
+    from streamlab.sinks.base import Batcher, DeadLetter, RetryPolicy, Stats
+    from streamlab.sinks.kinesis import KinesisSink
+    from streamlab.testing import read_dead_letters
+
+    low, high = keys_on_each_half()
+    faulty_proxy.always = FailEntries(match=b"poison")  # fails any aggregate holding a poisoned record
+    settings = load_settings(endpoint_url=faulty_proxy.url)
+    sink = KinesisSink(settings, aws=AWS(settings), stream=two_shards, aggregate=True)
+    sink.open()
+    b = Batcher(sink, DeadLetter(tmp_path / "dead.jsonl"), Stats(), RetryPolicy(attempts=2), sleep=lambda s: None)
+    records = [TextLine(f"ok-{i}", partition_key=low) for i in range(30)]
+    records += [TextLine(f"poison-{i}" if i == 0 else f"neighbour-{i}", partition_key=high) for i in range(20)]
+    b.add_all(records)
+    b.close()
+    assert faulty_proxy.sizes == [2, 1]  # one aggregate per shard, then the failed one again
+    assert (b.stats.sent, b.stats.retried, b.stats.failed) == (30, 20, 20)
+    assert b.stats.sent + b.stats.failed == len(records)
+    dead = read_dead_letters(tmp_path / "dead.jsonl")
+    assert sorted(d["data"] for d in dead) == sorted(["poison-0"] + [f"neighbour-{i}" for i in range(1, 20)])
+    assert {d["key"] for d in dead} == {high}
+    assert sorted(row["data"] for row in read_everything(emulator, two_shards)) == sorted(f"ok-{i}".encode() for i in range(30))
+
+
+def test_aggregates_stay_within_one_mib(emulator, kinesis, fresh_stream, tmp_path):
+    from streamlab.aws.session import AWS
+    from streamlab.records import TextLine
+    from streamlab.settings import load_settings
+    from streamlab.sinks.base import Batcher, DeadLetter, Stats
+    from streamlab.sinks.kinesis import KinesisSink
+
+    settings = load_settings(endpoint_url=emulator.url)
+    sink = KinesisSink(settings, aws=AWS(settings), stream=fresh_stream, aggregate=True)
+    sink.open()
+    b = Batcher(sink, DeadLetter(tmp_path / "dead.jsonl"), Stats())
+    b.add_all(TextLine(f"{i:06d}" + "x" * 10_000, partition_key=f"k{i % 5}") for i in range(300))  # ~3 MB
+    b.close()
+    assert (b.stats.sent, b.stats.failed) == (300, 0)
+    it = kinesis.get_shard_iterator(StreamName=fresh_stream, ShardId=kinesis.list_shards(StreamName=fresh_stream)["Shards"][0]["ShardId"],
+                                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    puts = kinesis.get_records(ShardIterator=it)["Records"]
+    assert len(puts) == 3 and all(len(r["Data"]) + len(r["PartitionKey"]) <= 1024 * 1024 for r in puts)
+    assert [row["data"][:6] for row in read_everything(emulator, fresh_stream)] == [f"{i:06d}".encode() for i in range(300)]
 
 
 # -- sink -> reader -----------------------------------------------------------------------------
