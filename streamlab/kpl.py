@@ -53,7 +53,14 @@ def is_aggregate(data: bytes) -> bool:
 
 # ----------------------------------------------------------------------------------------------
 # writing
+_ONE_BYTE = [bytes((n,)) for n in range(0x80)]
+
+
 def _varint(n: int) -> bytes:
+    if n < 0x80:
+        return _ONE_BYTE[n]
+    if n < 0x4000:
+        return bytes(((n & 0x7F) | 0x80, n >> 7))
     out = bytearray()
     while n > 0x7F:
         out.append((n & 0x7F) | 0x80)
@@ -71,26 +78,30 @@ def _field(tag: int, payload: bytes) -> bytes:
     return bytes((tag,)) + _varint(len(payload)) + payload
 
 
-def _record(pk_index: int, ehk_index: Optional[int], data: bytes) -> bytes:
-    body = b"\x08" + _varint(pk_index)
+def _record_header(pk_index: int, ehk_index: Optional[int], data_len: int) -> bytes:
+    """A `records` field up to its data: the data itself follows (kept apart, copied once in build)."""
+    inner = b"\x08" + _varint(pk_index)
     if ehk_index is not None:
-        body += b"\x10" + _varint(ehk_index)
-    return _field(0x1A, body + _field(0x1A, data))
+        inner += b"\x10" + _varint(ehk_index)
+    inner += b"\x1a" + _varint(data_len)
+    return b"\x1a" + _varint(len(inner) + data_len) + inner
 
 
 class Packer:
-    """One aggregate being filled: `add` a record if `size_with` says it fits, then `build()`."""
+    """One aggregate being filled: `add` records (up to a size limit), then `build()`. The first
+    record is always taken, so an empty aggregate never refuses one."""
 
     def __init__(self) -> None:
         self._pks: dict[str, int] = {}
         self._ehks: dict[str, int] = {}
-        self._parts: list[bytes] = []  # encoded Record fields
+        self._parts: list[bytes] = []  # encoded Record fields: header, data, header, data, ...
         self.count = 0
         self.size = len(MAGIC) + DIGEST_BYTES  # the aggregate's bytes so far
         self.first_key: Optional[str] = None
         self.first_ehk: Optional[str] = None
 
     def _cost(self, pk: str, ehk: Optional[str], data: bytes) -> tuple[int, int, Optional[int], bytes]:
+        """(bytes the record adds, its key's index, its hash key's index, its field header)."""
         extra, pk_i = 0, self._pks.get(pk)
         if pk_i is None:
             pk_i = len(self._pks)
@@ -102,24 +113,28 @@ class Packer:
             if ehk_i is None:
                 ehk_i = len(self._ehks)
                 extra += 1 + _varint_size(len(ehk)) + len(ehk)
-        part = _record(pk_i, ehk_i, data)
-        return extra + len(part), pk_i, ehk_i, part
+        header = _record_header(pk_i, ehk_i, len(data))
+        return extra + len(header) + len(data), pk_i, ehk_i, header
 
     def size_with(self, pk: str, data: bytes, ehk: Optional[str] = None) -> int:
         """The aggregate's size in bytes were this record added."""
         return self.size + self._cost(pk, ehk, data)[0]
 
-    def add(self, pk: str, data: bytes, ehk: Optional[str] = None) -> None:
-        grow, pk_i, ehk_i, part = self._cost(pk, ehk, data)
+    def add(self, pk: str, data: bytes, ehk: Optional[str] = None, limit: Optional[int] = None) -> bool:
+        """Add the record, unless the aggregate would then exceed `limit` bytes (then False, nothing added)."""
+        grow, pk_i, ehk_i, header = self._cost(pk, ehk, data)
+        if limit is not None and self.count and self.size + grow > limit:
+            return False
         if pk_i == len(self._pks):
             self._pks[pk] = pk_i
         if ehk is not None and ehk_i == len(self._ehks):
             self._ehks[ehk] = ehk_i
         if self.first_key is None:
             self.first_key, self.first_ehk = pk, ehk
-        self._parts.append(part)
+        self._parts += (header, data)
         self.size += grow
         self.count += 1
+        return True
 
     def build(self) -> bytes:
         body = b"".join(

@@ -19,9 +19,9 @@ in the hash-key ranges ListShards reports, re-listed every minute), a shard's re
 order into aggregates of up to 1 MiB, and each aggregate is put with its first record's partition
 key and an ExplicitHashKey inside that shard's range, so the order per key holds. On AWS a shard
 takes 1,000 records/s and 1 MiB/s: an aggregate counts as one record, so this lifts the first
-limit (the second stays). Readers must de-aggregate (the KCL, EMR's connector and streamlab's reader
-do). A user record counts as sent when its aggregate was accepted; a failed aggregate's records
-are returned as failures one by one, so the Batcher resends or dead-letters each of them.
+limit (the second stays). Readers must de-aggregate (the KCL and streamlab's reader do). A user
+record counts as sent when its aggregate was accepted; a failed aggregate's records are returned
+as failures one by one, so the Batcher resends or dead-letters each of them.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class KinesisSink(Sink):
             default=False,
             help="--sink kinesis: pack records per shard into KPL aggregates of up to 1 MiB, as the Kinesis Producer "
             "Library does (per-key order holds). On AWS this lifts a shard's 1,000 records/s limit (the 1 MiB/s "
-            "limit stays); readers must de-aggregate (KCL, EMR's connector and `streamlab consume` do).",
+            "limit stays); readers must de-aggregate (the KCL and `streamlab consume` do).",
         ),
     )
     max_batch_records = 500
@@ -157,17 +157,21 @@ class KinesisSink(Sink):
         """Pack `batch` per shard into aggregates, put them in one call, map failures back to the entries."""
         pk, rand = self.partition_key, self._random_key
         keys = [pk(e.key) or rand() for e in batch]
+        shards: dict[str, int] = {}  # keys repeat (a symbol each): hash each once per batch
         per_shard: dict[int, list[int]] = {}
         for i, key in enumerate(keys):
-            per_shard.setdefault(self.shard_of(key), []).append(i)
+            shard = shards.get(key)
+            if shard is None:
+                shard = shards[key] = self.shard_of(key)
+            per_shard.setdefault(shard, []).append(i)
         aggregates: list[tuple[kpl.Packer, list[int]]] = []
         for members in per_shard.values():
             packer, held = kpl.Packer(), []
             for i in members:
-                if held and packer.size_with(keys[i], batch[i].data) > AGGREGATE_BYTES:
+                if not packer.add(keys[i], batch[i].data, limit=AGGREGATE_BYTES):
                     aggregates.append((packer, held))
                     packer, held = kpl.Packer(), []
-                packer.add(keys[i], batch[i].data)
+                    packer.add(keys[i], batch[i].data)
                 held.append(i)
             aggregates.append((packer, held))
         now, later = aggregates[:MAX_CALL_RECORDS], aggregates[MAX_CALL_RECORDS:]
