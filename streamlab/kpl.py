@@ -12,7 +12,7 @@ protobuf bytes:
 Written and read here in pure Python (no protobuf runtime): the format is four field types, and the
 tests check it against the independent `aws-kinesis-agg` package both ways. A user record's
 sub-sequence number is its index in `records`. Data that does not start with `MAGIC` is not an
-aggregate and passes through as one record (what the KCL and EMR's connector do); data that does but
+aggregate and passes through as one record (as the KCL does); data that does but
 whose MD5 or protobuf is wrong raises `BadAggregate` (`bad KPL aggregate (md5)`): the readers keep it
 whole, for the quarantine, rather than guess. Tags are skipped when read and never written.
 
