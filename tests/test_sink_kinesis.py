@@ -45,7 +45,7 @@ def lines(n, prefix="r", key="k"):
 def test_registered_with_help_and_limits():
     cls = SINKS["kinesis"]
     assert cls is KinesisSink
-    assert [p.name for p in cls.options] == ["stream"] and cls.options[0].help
+    assert [p.name for p in cls.options] == ["stream", "aggregate"] and all(p.help for p in cls.options)
     assert (cls.max_batch_records, cls.max_batch_bytes, cls.max_record_bytes) == (500, 5 * MiB, 1 * MiB)
 
 

@@ -32,6 +32,7 @@ from streamlab import console
 from streamlab.spark.failures import explain_source_failure, raise_failure
 from streamlab.spark.outputs import check_bucket, choose_output
 from streamlab.spark.queries import records_query, stop, wait, windows_query
+from streamlab.spark.reader_errors import ReaderErrors
 from streamlab.spark.readers import READERS, Reader
 from streamlab.spark.relay import relay_stream
 from streamlab.spark.request import ConsumeRequest, interval, windows_trigger
@@ -182,6 +183,8 @@ def _prepare(request: ConsumeRequest, source, aws, spark, checkpoint: str, out) 
         ctx.output = choose_output(spark, aws, request.out_path, request.file_sink)
     writers = [WRITERS[s](ctx, out=out) if s == "console" and out is not None else WRITERS[s](ctx) for s in request.sink]
     src = READERS[request.source][0](spark, request.settings, source, aws)
+    # a record the reader found unusable (a corrupt KPL aggregate) is quarantined with its reason
+    ctx.dataset = dataset = ReaderErrors.wrap(dataset, src.df)
     if src.python_module:
         warm_python_workers(spark, src.python_module)
     if not request.quiet:

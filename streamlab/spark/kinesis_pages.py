@@ -5,6 +5,13 @@ at 10,000 records a page). `take_raw_records`, a `before-parse` hook on the read
 the records out of the JSON body, and `get_page` decodes them column by column into a record batch
 in `SCHEMA`'s Arrow form, the form Spark checks a Python source's batches against. Used by the
 driver (`KinesisStreamReader._page`) and the executors (`kinesis_source.read_range`).
+
+A page holds one row per Kinesis record (the driver's buffer and the offsets count Kinesis records).
+`user_records(batch)`, applied where a batch is handed to Spark, splits each KPL aggregate
+(`streamlab.kpl`) into its user records: `partitionKey` and `explicitHashKey` from the aggregate's
+tables, `subSequenceNumber` its index (null for a record that is not an aggregate), the Kinesis
+record's `sequenceNumber` and arrival time on each. A corrupt aggregate stays one row, its raw bytes
+in `data` and the reason in `kplError` (`bad KPL aggregate (md5)`), for the quarantine.
 """
 
 from __future__ import annotations
@@ -15,7 +22,9 @@ from binascii import a2b_base64
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from pyspark.sql.types import BinaryType, StringType, StructField, StructType, TimestampType
+from pyspark.sql.types import BinaryType, LongType, StringType, StructField, StructType, TimestampType
+
+from streamlab.kpl import MAGIC, BadAggregate, deaggregate
 
 SCHEMA = StructType(
     [
@@ -25,6 +34,10 @@ SCHEMA = StructType(
         StructField("partitionKey", StringType()),
         StructField("sequenceNumber", StringType()),
         StructField("approximateArrivalTimestamp", TimestampType()),
+        # KPL aggregates (see user_records): null for a record that is not one
+        StructField("subSequenceNumber", LongType()),
+        StructField("explicitHashKey", StringType()),
+        StructField("kplError", StringType()),
     ]
 )
 #: GetRecords returns at most 10,000 records (or 10 MiB) per call.
@@ -107,9 +120,37 @@ def record_batch(stream: str, shard: str, data: list, keys: list, seqs: list, ar
 
     n = len(data)
     micros = [round(t * 1_000_000) for t in arrival]
-    columns = [data, [stream] * n, [shard] * n, keys, seqs, micros]
+    columns = [data, [stream] * n, [shard] * n, keys, seqs, micros, [None] * n, [None] * n, [None] * n]
     schema = arrow_schema()
     return pa.RecordBatch.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, schema)], schema=schema)
+
+
+def user_records(batch: Any) -> Any:
+    """`batch` (one row per Kinesis record) with every KPL aggregate split into its user records.
+
+    A batch without an aggregate is returned as it is (one vectorised look at the first 4 bytes)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not batch.num_rows:
+        return batch
+    marked = pc.equal(pc.binary_slice(batch.column(0), 0, len(MAGIC)), pa.scalar(MAGIC))
+    if not pc.any(marked).as_py():
+        return batch
+    rows = []
+    for row, is_agg in zip(batch.to_pylist(), marked.to_pylist()):
+        if not is_agg:
+            rows.append(row)
+            continue
+        try:
+            users = deaggregate(row["data"], row["partitionKey"])
+        except BadAggregate as exc:  # kept whole: the consume quarantines it with this reason
+            rows.append({**row, "kplError": str(exc)})
+            continue
+        for sub, user in enumerate(users):
+            rows.append({**row, "data": user.data, "partitionKey": user.partition_key,
+                         "explicitHashKey": user.explicit_hash_key, "subSequenceNumber": sub})
+    return pa.RecordBatch.from_pylist(rows, schema=arrow_schema())
 
 
 def compact(batches: list, begin: int, end: int) -> Any:

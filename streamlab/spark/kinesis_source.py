@@ -8,7 +8,12 @@ otherwise the executors use their default chain, e.g. the EMR instance role). Sp
 contain "secret", "token" or "accesskey" from plans and logs.
 
 Rows: `data` (binary payload), `streamName`, `shardId`, `partitionKey`, `sequenceNumber` (string),
-`approximateArrivalTimestamp`: the native connector's columns plus `shardId`.
+`approximateArrivalTimestamp`: the native connector's columns plus `shardId`; and, for the user
+records of a KPL aggregate (`streamlab.kpl`), `subSequenceNumber`, `explicitHashKey` and, for a
+corrupt aggregate kept whole as one row, `kplError` (see `kinesis_pages.user_records`). Aggregates
+are split where batches are handed to Spark (`read`): everything before that, the driver's buffer,
+the offsets and `maxRecordsPerBatch`, counts Kinesis records, so a checkpoint never falls inside an
+aggregate and a restart neither loses nor repeats its user records.
 
 Offsets: `{"shards": {shardId: position}}` with a position per shard:
 `trim` (from the oldest record), `latest@<ms>` (records that arrived at/after the query's first start;
@@ -46,7 +51,15 @@ from typing import Any, Iterator, Optional
 from pyspark.sql.datasource import DataSource, DataSourceStreamReader, InputPartition
 
 # page decoding lives in kinesis_pages; SCHEMA, arrow_schema and get_page are this source's too
-from streamlab.spark.kinesis_pages import SCHEMA, Page, arrow_schema, compact, get_page, take_raw_records  # noqa: F401
+from streamlab.spark.kinesis_pages import (  # noqa: F401
+    SCHEMA,
+    Page,
+    arrow_schema,
+    compact,
+    get_page,
+    take_raw_records,
+    user_records,
+)
 
 try:  # Spark >= 4.2
     from pyspark.sql.streaming.datasource import ReadAllAvailable, ReadLimit, ReadMaxRows, SupportsTriggerAvailableNow
@@ -350,13 +363,14 @@ class KinesisStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
     # --- executor side ------------------------------------------------------------------------
     def read(self, partition: KinesisPartition) -> Iterator[Any]:
         if partition.batch is not None:
-            yield partition.batch
+            yield user_records(partition.batch)
             return
         yield from read_range(worker_client(self.options), self.stream, partition.shard, partition.start, partition.end_seq)
 
 
 def read_range(client, stream: str, shard: str, start: str, end_seq: int) -> Iterator[Any]:
-    """Record batches of one shard after `start` through sequence `end_seq`, straight from Kinesis."""
+    """Record batches of one shard after `start` through sequence `end_seq`, straight from Kinesis,
+    aggregates split into their user records."""
     it = client.get_shard_iterator(StreamName=stream, ShardId=shard, **iterator_args(start))["ShardIterator"]
     empty_caught_up = 0
     while it:
@@ -364,7 +378,7 @@ def read_range(client, stream: str, shard: str, start: str, end_seq: int) -> Ite
         if page.seqs:
             end = bisect.bisect_right(page.seqs, end_seq)
             if end:
-                yield page.batch.slice(0, end)
+                yield user_records(page.batch.slice(0, end))
             if end < len(page.seqs) or page.seqs[-1] == end_seq:
                 return
         elif page.caught_up:

@@ -10,6 +10,11 @@ source (`kinesis_source.py`, `kafka_source.py`, Spark 4.0+ only). `--reader nati
 one. The choice is logged. Kafka's `position` is `partition:offset`; socket lines have no key or
 position; file lines carry their file's path as `position`. No pyspark import at module level:
 the CLI reads READERS for its choices.
+
+KPL aggregates (Kinesis, streamlab's Python source): each user record is a row, `key` its own
+partition key and `position` `<sequence number>:<sub-sequence number>`; a corrupt aggregate is one
+row with its raw bytes and a fifth column, `reader_error` (`bad KPL aggregate (md5)`), which
+`reader_errors.ReaderErrors` turns into the quarantine reason whatever the dataset.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ if TYPE_CHECKING:  # annotations only: pydantic-settings costs ~0.15 s to import
     from streamlab.settings import Settings
 
 READER_CHOICES = ("auto", "native", "python")
+#: the optional fifth column: why the reader itself found a record unusable (null when it did not)
+READER_ERROR = "reader_error"
 
 
 @dataclass
@@ -111,12 +118,13 @@ def kinesis(spark, settings: Settings, req: ReadRequest, aws=None) -> Reader:
         df = reader.load()
         label = "streamlab's Python Kinesis source"
         python_module = KinesisDataSource.__module__
-    shaped = df.select(
-        F.col("data"),
-        F.col("partitionKey").alias("key"),
-        F.col("sequenceNumber").alias("position"),
-        F.col("approximateArrivalTimestamp").alias("arrival"),
-    )
+    seq = F.col("sequenceNumber")
+    columns = [F.col("data"), F.col("partitionKey").alias("key"), seq.alias("position"), F.col("approximateArrivalTimestamp").alias("arrival")]
+    if not native:  # a KPL aggregate's user records: SEQ:SUB, and the reader's verdict on a corrupt one
+        sub = F.col("subSequenceNumber")
+        columns[2] = F.when(sub.isNull(), seq).otherwise(F.concat_ws(":", seq, sub.cast("string"))).alias("position")
+        columns.append(F.col("kplError").alias(READER_ERROR))
+    shaped = df.select(*columns)
     where = opts.get("endpointUrl") or f"region {opts['region']}"
     return Reader(shaped, f"{label}: stream {req.stream} at {where}, from {req.starting_position}", python_module)
 
