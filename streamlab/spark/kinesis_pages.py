@@ -4,7 +4,8 @@ botocore's shape parser walks every field of every record in Python (about half 
 at 10,000 records a page). `take_raw_records`, a `before-parse` hook on the reader's client, lifts
 the records out of the JSON body, and `get_page` decodes them column by column into a record batch
 in `SCHEMA`'s Arrow form, the form Spark checks a Python source's batches against. Used by the
-driver (`KinesisStreamReader._page`) and the executors (`kinesis_source.read_range`).
+driver (`KinesisStreamReader._page`) and the executors (`kinesis_source.read_range`); the driver
+keeps a shard's pages in a `ShardBuffer` until Spark commits them.
 
 A page holds one row per Kinesis record (the driver's buffer and the offsets count Kinesis records).
 `user_records(batch)`, applied where a batch is handed to Spark, splits each KPL aggregate
@@ -16,10 +17,11 @@ in `data` and the reason in `kplError` (`bad KPL aggregate (md5)`), for the quar
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 from binascii import a2b_base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from pyspark.sql.types import BinaryType, LongType, StringType, StructField, StructType, TimestampType
@@ -161,3 +163,54 @@ def compact(batches: list, begin: int, end: int) -> Any:
     table = pa.Table.from_batches(batches, schema=arrow_schema()).slice(begin, end - begin).combine_chunks()
     out = table.to_batches()
     return out[0] if out else pa.RecordBatch.from_pylist([], schema=arrow_schema())
+
+
+@dataclass
+class ShardBuffer:
+    """Records read from one shard after `base` and not yet committed, in sequence order.
+
+    `batches` hold the records (one Arrow batch per GetRecords page, the first possibly sliced);
+    `seqs` their sequence numbers as ints, one per record.
+    """
+
+    base: str
+    batches: list = field(default_factory=list)
+    seqs: list = field(default_factory=list)
+    iterator: Optional[str] = None
+    closed: bool = False  # the shard was split/merged and fully read
+    at_cutoff: bool = False  # AvailableNow: reached records newer than the cut-off
+
+    def tail(self) -> str:
+        return f"after:{self.seqs[-1]}" if self.seqs else self.base
+
+    def position_after(self, n: int) -> str:
+        return f"after:{self.seqs[n - 1]}" if n else self.base
+
+    def index_of(self, seq: Optional[int]) -> Optional[int]:
+        if seq is None:
+            return None
+        i = bisect.bisect_left(self.seqs, seq)
+        return i if i < len(self.seqs) and self.seqs[i] == seq else None
+
+    def add(self, page: Page) -> None:
+        if page.seqs:
+            self.batches.append(page.batch)
+            self.seqs += page.seqs
+
+    def rows(self, begin: int, end: int) -> Any:
+        """Records [begin, end) as one compact record batch."""
+        return compact(self.batches, begin, end)
+
+    def drop_through(self, seq: int) -> None:
+        """Forget records up to and including `seq` (committed)."""
+        i = bisect.bisect_right(self.seqs, seq)
+        del self.seqs[:i]
+        while i and self.batches:
+            first = self.batches[0]
+            if first.num_rows <= i:
+                i -= first.num_rows
+                self.batches.pop(0)
+            else:
+                self.batches[0] = first.slice(i)
+                i = 0
+        self.base = f"after:{seq}"

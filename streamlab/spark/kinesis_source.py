@@ -44,7 +44,7 @@ from __future__ import annotations
 import bisect
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterator, Optional
 
@@ -54,6 +54,7 @@ from pyspark.sql.datasource import DataSource, DataSourceStreamReader, InputPart
 from streamlab.spark.kinesis_pages import (  # noqa: F401
     SCHEMA,
     Page,
+    ShardBuffer,
     arrow_schema,
     compact,
     get_page,
@@ -148,57 +149,6 @@ class KinesisPartition(InputPartition):
     def __init__(self, shard: str, start: str, end_seq: int, batch: Any = None):
         super().__init__(shard)
         self.shard, self.start, self.end_seq, self.batch = shard, start, end_seq, batch
-
-
-@dataclass
-class ShardBuffer:
-    """Records read from one shard after `base` and not yet committed, in sequence order.
-
-    `batches` hold the records (one Arrow batch per GetRecords page, the first possibly sliced);
-    `seqs` their sequence numbers as ints, one per record.
-    """
-
-    base: str
-    batches: list = field(default_factory=list)
-    seqs: list = field(default_factory=list)
-    iterator: Optional[str] = None
-    closed: bool = False  # the shard was split/merged and fully read
-    at_cutoff: bool = False  # AvailableNow: reached records newer than the cut-off
-
-    def tail(self) -> str:
-        return f"after:{self.seqs[-1]}" if self.seqs else self.base
-
-    def position_after(self, n: int) -> str:
-        return f"after:{self.seqs[n - 1]}" if n else self.base
-
-    def index_of(self, seq: Optional[int]) -> Optional[int]:
-        if seq is None:
-            return None
-        i = bisect.bisect_left(self.seqs, seq)
-        return i if i < len(self.seqs) and self.seqs[i] == seq else None
-
-    def add(self, page: Page) -> None:
-        if page.seqs:
-            self.batches.append(page.batch)
-            self.seqs += page.seqs
-
-    def rows(self, begin: int, end: int) -> Any:
-        """Records [begin, end) as one compact record batch."""
-        return compact(self.batches, begin, end)
-
-    def drop_through(self, seq: int) -> None:
-        """Forget records up to and including `seq` (committed)."""
-        i = bisect.bisect_right(self.seqs, seq)
-        del self.seqs[:i]
-        while i and self.batches:
-            first = self.batches[0]
-            if first.num_rows <= i:
-                i -= first.num_rows
-                self.batches.pop(0)
-            else:
-                self.batches[0] = first.slice(i)
-                i = 0
-        self.base = f"after:{seq}"
 
 
 class KinesisStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
