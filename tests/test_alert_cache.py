@@ -13,7 +13,7 @@ import pytest
 from streamlab.local.processes import free_port, port_open
 from streamlab.price_cache import CachedPrice, PriceCache
 from tests.fixtures.aws import new_stream, unique
-from tests.test_alert import M, SCRIPT, T0, put, rule_args
+from tests.test_alert import M, SCRIPT, T0, put, rule_args, subscribe_queue, trade
 
 
 # -- the cache itself ----------------------------------------------------------------------------
@@ -79,12 +79,45 @@ def test_a_bad_cache_url_is_exit_2_and_never_echoes_a_password(aws_env, run_cli,
     assert r.code == 2 and says in r.err and "hunter2" not in r.err + r.out
 
 
+# -- consume --sink redis (Spark) ----------------------------------------------------------------
+@pytest.mark.spark
+def test_consume_sink_redis_caches_each_batchs_latest_price_and_keeps_a_newer_one(spark, redis_url, redis_client, tmp_path):
+    from streamlab.settings import load_settings
+    from streamlab.spark.job import run_consume
+    from streamlab.spark.request import ConsumeRequest
+
+    PriceCache(redis_url).put([CachedPrice("ETHUSDT", 120.0, T0 + 100 * M, 1.0, "finnhub")])  # newer than the stream's
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    (inbox / "trades.jsonl").write_bytes(b"\n".join(trade(*row) for row in SCRIPT) + b"\n")
+    s = run_consume(ConsumeRequest(load_settings(home=tmp_path), source="files", input_path=str(inbox), file_format="text",
+                                   dataset="trades", sink="redis", cache=redis_url, checkpoint=str(tmp_path / "cp"),
+                                   trigger="available-now", quiet=True), spark=spark)
+    assert s.trades == len(SCRIPT)
+    assert redis_client.get("price:BTCUSDT") == "4160"
+    assert redis_client.hgetall("trade:BTCUSDT") == {"symbol": "BTCUSDT", "price": "4160", "event_time": str(T0 + 31 * M),
+                                                     "volume": "0.5", "source": "binance"}
+    assert redis_client.get("price:ETHUSDT") == "120" and redis_client.hget("trade:ETHUSDT", "source") == "finnhub"
+
+
+def test_consume_sink_redis_is_refused_before_spark_without_prices_or_with_a_dead_cache(aws_env, run_cli, tmp_path):
+    r = run_cli("consume", "--source", "socket", "--port", "9", "--dataset", "tweets", "--sink", "redis",
+                "--cache", "redis://127.0.0.1:6379/0", "--trigger", "2s")
+    assert r.code == 2 and "has none" in r.err, r.err
+    stray = run_cli("consume", "--source", "socket", "--port", "9", "--sink", "console", "--cache", "redis://127.0.0.1:6379/0", "--trigger", "2s")
+    assert stray.code == 2 and "add --sink redis" in stray.err, stray.err
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    (tmp_path / "in").mkdir()
+    down = run_cli("consume", "--source", "files", "--input", str(tmp_path / "in"), "--sink", "redis", "--cache", dead,
+                   "--trigger", "available-now")
+    assert down.code == 5 and dead in down.err and "starting Spark" not in down.err, down.err
+
+
 # -- provision alerts ----------------------------------------------------------------------------
 def test_provision_alerts_makes_a_tagged_topic_that_alert_notifies_and_teardown_removes(aws_env, kinesis, run_cli):
     import boto3
 
     sns = boto3.client("sns", endpoint_url=aws_env.url, region_name="us-east-1")
-    sqs = boto3.client("sqs", endpoint_url=aws_env.url, region_name="us-east-1")
     prefix = unique("al")
     r = run_cli("provision", "alerts", "--name-template", prefix + "-{service}", "--email", "you@example.com", "--yes")
     assert r.code == 0, r.err
@@ -95,10 +128,7 @@ def test_provision_alerts_makes_a_tagged_topic_that_alert_notifies_and_teardown_
     assert tags.get("streamlab:created-by") == "streamlab", tags
     subs = sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"]
     assert [(s["Protocol"], s["Endpoint"]) for s in subs] == [("email", "you@example.com")]
-    # email cannot be delivered locally: an SQS queue subscribed beside it receives what alert publishes
-    queue_url = sqs.create_queue(QueueName=unique("q"))["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn)
+    sqs, queue_url = subscribe_queue(aws_env, arn)  # beside the email: what alert publishes, read back
     with new_stream(kinesis) as stream:
         put(kinesis, stream, SCRIPT)
         a = run_cli("alert", "--stream", stream, "--once", "--rule", "BTCUSDT > 4000", "--notify", f"sns:{topic}")

@@ -129,18 +129,14 @@ def down() -> None:
         console.info(f"stopped the local emulator at {result['was'].get('url')}")
     if result["note"]:
         console.info(result["note"])
-    info = local_broker.load_state(settings.state_dir)
-    if info is not None:
-        if local_broker.stop(info, state_dir=settings.state_dir):
-            console.info(f"stopped the local Kafka broker at {info.bootstrap}")
+    for what, module in (("Kafka broker", local_broker), ("Redis server", redis_server)):
+        info = module.load_state(settings.state_dir)
+        if info is None:
+            continue
+        if module.stop(info, state_dir=settings.state_dir):
+            console.info(f"stopped the local {what} at {info.address}")
         else:
-            console.info("the recorded Kafka broker had already exited: state cleared")
-    cache = redis_server.load_state(settings.state_dir)
-    if cache is not None:
-        if redis_server.stop(cache, state_dir=settings.state_dir):
-            console.info(f"stopped the local Redis server at {cache.url}")
-        else:
-            console.info("the recorded Redis server had already exited: state cleared")
+            console.info(f"the recorded {what} had already exited: state cleared")
 
 
 @command.command("status")

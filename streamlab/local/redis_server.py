@@ -24,12 +24,12 @@ from __future__ import annotations
 import subprocess
 import tempfile
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from streamlab.errors import ConnectionFailed, MissingDependency
-from streamlab.local import processes, state
+from streamlab.local import processes, service, state
 from streamlab.local.processes import HOST
 
 SECTION = "redis"
@@ -40,22 +40,16 @@ PROCESS_WORD = "valkey-server"  # what its command line must mention before we s
 
 
 @dataclass
-class RedisInfo:
-    """What is needed to find, check and stop a server, also from another process."""
-
-    port: int
-    pid: int
-    binary: str = ""
-    log: Optional[str] = None
-    started_at: float = 0.0
+class RedisInfo(service.ServiceInfo):
+    WORD = PROCESS_WORD
 
     @property
     def url(self) -> str:
         return f"redis://{HOST}:{self.port}/0"
 
-    @classmethod
-    def from_dict(cls, data: dict) -> "RedisInfo":
-        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+    @property
+    def address(self) -> str:
+        return self.url
 
 
 def server_binary() -> str:
@@ -83,28 +77,14 @@ def command(binary: str, port: int, workdir: str) -> list[str]:
             "--appendonly", "no", "--daemonize", "no", "--dir", workdir]
 
 
-class LocalRedis:
+class LocalRedis(service.LocalService):
     """A running server started by this process (the handle the test fixture keeps)."""
 
-    def __init__(self, info: RedisInfo, proc: subprocess.Popen):
-        self.info, self.proc = info, proc
+    SECTION = SECTION
 
     @property
     def url(self) -> str:
         return self.info.url
-
-    @property
-    def port(self) -> int:
-        return self.info.port
-
-    def stop(self, timeout: float = 3.0) -> None:
-        stop(self.info, timeout=timeout, proc=self.proc)
-
-    def __enter__(self) -> "LocalRedis":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 def start(port: int = 0, *, detach: bool = False, state_dir: Optional[Path] = None, timeout: float = 10.0) -> LocalRedis:
@@ -120,44 +100,24 @@ def start(port: int = 0, *, detach: bool = False, state_dir: Optional[Path] = No
     info = RedisInfo(port=port, pid=proc.pid, binary=binary, log=str(log_path) if log_path else None, started_at=time.time())
     processes.wait_port(port, timeout, proc, what="the local Redis server", retry="try another --redis-port", log=info.log)
     if state_dir is not None:
-        state.write(Path(state_dir), SECTION, asdict(info))
+        state.write(Path(state_dir), SECTION, info.to_dict())
     return LocalRedis(info, proc)
-
-
-def _is_ours(info: RedisInfo) -> bool:
-    """The pid still belongs to a valkey-server (guards against a reused pid on Linux)."""
-    return processes.pid_alive(info.pid) and processes.cmdline_mentions(info.pid, PROCESS_WORD)
 
 
 def status(info: Optional[RedisInfo]) -> str:
     """'running' when the recorded process is alive and its port answers, else 'stopped'."""
-    if info is None:
-        return "stopped"
-    return "running" if _is_ours(info) and processes.port_open(HOST, info.port, timeout=0.2) else "stopped"
+    return service.status(info)
 
 
 def stop(info: RedisInfo, *, timeout: float = 3.0, proc: Optional[subprocess.Popen] = None, state_dir: Optional[Path] = None) -> bool:
     """Stop the server (SIGTERM, then SIGKILL after `timeout`); True if one was running."""
-    if proc is not None:
-        was_running = processes.stop_child(proc, timeout)
-    else:
-        was_running = _is_ours(info)
-        if was_running:
-            processes.terminate(info.pid, timeout)
-    if state_dir is not None:
-        state.clear(Path(state_dir), SECTION)
-    return was_running
+    return service.stop(info, SECTION, timeout=timeout, proc=proc, state_dir=state_dir)
 
 
 def load_state(state_dir: Path) -> Optional[RedisInfo]:
-    data = state.read(Path(state_dir), SECTION)
-    try:
-        return RedisInfo.from_dict(data) if data else None
-    except (TypeError, KeyError):
-        return None
+    return service.load(state_dir, SECTION, RedisInfo)
 
 
 def running_server(state_dir: Path) -> Optional[RedisInfo]:
     """The server recorded by `streamlab local up --redis` if it still runs, else None."""
-    info = load_state(Path(state_dir))
-    return info if info is not None and status(info) == "running" else None
+    return service.running(state_dir, SECTION, RedisInfo)
