@@ -12,7 +12,8 @@ from streamlab.sources.params import FiniteFloat
 
 @click.group(name="local")
 def command() -> None:
-    """Start, stop or inspect the local AWS emulator (moto server, 127.0.0.1 only).
+    """Start, stop or inspect the local AWS emulator (moto server, 127.0.0.1 only), and with it a Kafka
+    broker (--kafka) and a Redis-compatible server (--redis).
 
     Commands use it when given --local, or with STREAMLAB_ENDPOINT_URL set to its URL.
     """
@@ -62,14 +63,15 @@ def up(port: int, detach: bool, kafka: bool, kafka_port: int, redis: bool, redis
             click.echo(_start_redis(settings, redis_port, detach=True).url)
         return
 
-    broker = _start_kafka(settings, kafka_port, detach=False) if kafka else None
-    cache = _start_redis(settings, redis_port, detach=False) if redis else None
+    broker = cache = None
 
     def ready(state: dict) -> None:
         _how_to_use(state["url"])
         console.info("Ctrl-C stops " + ("them all" if broker or cache else "it"))
 
     try:
+        broker = _start_kafka(settings, kafka_port, detach=False) if kafka else None
+        cache = _start_redis(settings, redis_port, detach=False) if redis else None  # failing: the broker is stopped
         local_aws.serve_foreground(settings, port, on_ready=ready, time_scale=scale)
     finally:
         if broker is not None:
