@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dashboard": ("streamlab.commands.dashboard", "Serve a live page of what consume writes (prices, candles, hashtags)."),
     "sample": ("streamlab.commands.sample", "Read N records of a stream: trades, units and USD value per symbol (no Spark)."),
     "alert": ("streamlab.commands.alert", "Follow a stream and alert (console, SNS, Slack, webhook) when a price rule fires."),
+    "prices": ("streamlab.commands.prices", "Print the latest price per symbol from the Redis cache that alert/consume write."),
     "athena-ddl": ("streamlab.commands.athena_ddl", "Print the Athena CREATE TABLE for what consume writes."),
     "provision": ("streamlab.commands.provision", "Create lab resources on AWS (plan first, tagged, recorded)."),
     "teardown": ("streamlab.commands.teardown", "Delete everything streamlab created (plan first)."),

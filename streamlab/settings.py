@@ -84,6 +84,13 @@ class Settings(BaseSettings):
         None, validation_alias=_env("slack_webhook_url", "SLACK_WEBHOOK_URL", "STREAMLAB_SLACK_WEBHOOK_URL")
     )
 
+    # --- latest-price cache (Redis) ----------------------------------------------------------
+    cache_url: Optional[str] = Field(None, validation_alias=_env("cache_url", "STREAMLAB_CACHE_URL"))
+    # a password is a secret: from the environment or .env only, never inside a --cache URL
+    redis_password: Optional[SecretStr] = Field(
+        None, validation_alias=_env("redis_password", "REDIS_PASSWORD", "STREAMLAB_REDIS_PASSWORD")
+    )
+
     # --- streamlab itself ------------------------------------------------------------------
     home: Optional[Path] = Field(None, validation_alias=_env("home", "STREAMLAB_HOME"))
     lab: str = Field("default", validation_alias=_env("lab", "STREAMLAB_LAB"))

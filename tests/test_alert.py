@@ -269,14 +269,21 @@ def test_a_dead_webhook_loses_no_alert_and_stops_nothing(aws_env, kinesis, run_c
     assert "5 notifications could not be delivered" in r.err
 
 
-def test_sns_delivers_to_a_subscribed_sqs_queue(aws_env, kinesis, run_cli):
-    sns = boto3.client("sns", endpoint_url=aws_env.url, region_name="us-east-1")
-    sqs = boto3.client("sqs", endpoint_url=aws_env.url, region_name="us-east-1")
-    topic = unique("alerts")
-    arn = sns.create_topic(Name=topic)["TopicArn"]
+def subscribe_queue(emulator, topic_arn: str):
+    """A new SQS queue subscribed to the topic (email cannot be delivered locally): (sqs, queue URL)."""
+    sns = boto3.client("sns", endpoint_url=emulator.url, region_name="us-east-1")
+    sqs = boto3.client("sqs", endpoint_url=emulator.url, region_name="us-east-1")
     queue_url = sqs.create_queue(QueueName=unique("q"))["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn)
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    return sqs, queue_url
+
+
+def test_sns_delivers_to_a_subscribed_sqs_queue(aws_env, kinesis, run_cli):
+    sns = boto3.client("sns", endpoint_url=aws_env.url, region_name="us-east-1")
+    topic = unique("alerts")
+    arn = sns.create_topic(Name=topic)["TopicArn"]
+    sqs, queue_url = subscribe_queue(aws_env, arn)
     with new_stream(kinesis) as stream:
         put(kinesis, stream, SCRIPT)
         r = run_cli("alert", "--stream", stream, "--once", "--rule", "ETHUSDT change% > 5 in 1d", "--notify", f"sns:{topic}")

@@ -50,6 +50,7 @@ def cases(prefix: str) -> dict[str, list[str]]:
         "bucket-public-read": ["provision", "bucket", "--name", prefix, "--public-read"],
         "firehose": ["provision", "firehose", "--name", prefix, "--bucket", prefix + "-dest", "--prefix", "ticks/"],
         "ticker-pipeline": pipeline_args(prefix),
+        "alerts": ["provision", "alerts", "--topic", prefix, "--email", "ops@example.com"],
     }
 
 

@@ -1,7 +1,7 @@
 """One alert run: `run_alert(AlertRequest, aws)` follows a stream, evaluates the rules, notifies.
 
 Everything a user can get wrong (rules, --notify specs, the dead-letter path, the stream or topic,
-an SNS topic) is checked before the first record is read. Records are parsed by `request.parse`
+an SNS topic, the --cache server) is checked before the first record is read. Records are parsed by `request.parse`
 (bytes -> trades; by default every shape `streamlab.trade_shapes` reads); a record it cannot parse, or a trade without a usable
 price/time, is counted as unparsable and the follower goes on.
 
@@ -9,6 +9,10 @@ Exit: `--once` returns 1 when an alert fired, 0 when none did; a live run return
 (Ctrl-C/SIGTERM or --duration; a second signal interrupts at once, exit 130). If any notification
 ended in the dead-letter file, PartialDelivery (exit 6) is raised after the summary, whatever else
 happened.
+
+With `cache` (a redis:// URL), each page read writes its newest trade per symbol to the latest-price
+cache (`streamlab.price_cache`: `price:SYMBOL` plus a `trade:SYMBOL` hash, never backwards in event
+time); a cache that stops answering mid-run ends the run with ConnectionFailed (exit 5).
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ class AlertRequest:
     duration: Optional[float] = None
     quiet: bool = False
     parse: Callable[[bytes], Iterable[Trade]] = parse_trades
+    cache: Optional[str] = None  # redis://HOST:PORT/DB: the latest-price cache to write
     idle_s: float = 1.0  # an idle follower's pause between polls
 
     @property
@@ -89,6 +94,7 @@ class AlertResult:
     records: int = 0
     trades: int = 0
     unparsable: int = 0
+    cached: int = 0  # cache writes that moved a price forward
     dead_letter: Optional[Path] = None
     exit_code: int = 0
 
@@ -117,6 +123,7 @@ def run_alert(request: AlertRequest, aws=None, stop: Optional[threading.Event] =
     dead.check()
     dispatcher = Dispatcher(parse_targets(request.notify, request.settings, aws), dead, attempts=request.notify_attempts)
     evaluator = Evaluator(ruleset.rules, cooldown_ms)
+    cache = _open_cache(request)
     follower = _follower(request, aws)
     follower.open()
     result = AlertResult(dead_letter=dead.path)
@@ -127,10 +134,12 @@ def run_alert(request: AlertRequest, aws=None, stop: Optional[threading.Event] =
             console.info(f"following {follower.describe()} from {request.start_at}{' until its end' if request.once else ''}; "
                          f"{len(ruleset.rules)} rules; notify {', '.join(n.name for n in dispatcher.notifiers)}")
         with _signals_stop(stop):
-            _loop(request, follower, evaluator, dispatcher, result, stop)
+            _loop(request, follower, evaluator, dispatcher, result, stop, cache)
     finally:
         follower.close()
         dispatcher.close()
+        if cache is not None:
+            cache.close()
     _summary(request, result, evaluator, dispatcher)
     if dispatcher.stats.dead_lettered:
         raise PartialDelivery(f"{dispatcher.stats.dead_lettered} notifications could not be delivered; they are in {dead.path}",
@@ -139,11 +148,20 @@ def run_alert(request: AlertRequest, aws=None, stop: Optional[threading.Event] =
     return result
 
 
+def _open_cache(request: AlertRequest):
+    if not request.cache:
+        return None
+    from streamlab.price_cache import PriceCache
+
+    return PriceCache.open(request.settings, request.cache)
+
+
 def _loop(request: AlertRequest, follower, evaluator: Evaluator, dispatcher: Dispatcher, result: AlertResult,
-          stop: threading.Event) -> None:
+          stop: threading.Event, cache=None) -> None:
     ends = None if request.duration is None else time.monotonic() + request.duration
     while not stop.is_set() and (ends is None or time.monotonic() < ends):
         payloads = follower.poll()
+        page: Optional[list[Trade]] = [] if cache is not None else None
         for data in payloads:
             result.records += 1
             try:
@@ -158,9 +176,15 @@ def _loop(request: AlertRequest, follower, evaluator: Evaluator, dispatcher: Dis
                     result.unparsable += 1
                     continue
                 result.trades += 1
+                if page is not None:
+                    page.append(trade)
                 for alert in alerts:
                     result.alerts.append(alert)
                     dispatcher.deliver(alert)
+        if page:
+            from streamlab.price_cache import latest_per_symbol
+
+            result.cached += cache.put(latest_per_symbol(page).values())
         if payloads:
             continue
         if follower.caught_up:
@@ -203,4 +227,6 @@ def _summary(request: AlertRequest, result: AlertResult, evaluator: Evaluator, d
             f"notifications sent {d.sent:,}, retried {d.retried:,}, dead-lettered {d.dead_lettered:,}")
     if s.late:
         line += f"; {s.late:,} records arrived out of event-time order"
+    if request.cache:
+        line += f"; cache writes {result.cached:,}"
     console.info(line)

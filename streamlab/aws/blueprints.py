@@ -40,6 +40,7 @@ LABELS = {
     "events-rule": "EventBridge rule",
     "external-role": "IAM role (existing)",
     "external-policy": "IAM policy (AWS managed)",
+    "command": "streamlab command",
 }
 
 Ref = tuple[str, str]  # (kind, name)
@@ -287,6 +288,24 @@ def ticker_pipeline(namer: Namer, arns: Arns, emails: list[str], bucket_name: Op
         bp.link(_ref(topic), _ref(s), "email", "alert")
     bp.notes.append(f"ticks land in s3://{bucket_name}/{prefix} within about a minute of each run")
     bp.notes.append(f"send your own records too: streamlab produce synthetic --sink firehose --delivery-stream {delivery_name}")
+    if emails:
+        bp.notes.append("each --email address gets a confirmation mail from AWS: click its link to receive alerts")
+    return bp
+
+
+def alerts(topic_name: str, emails: list[str]) -> Blueprint:
+    """The topic of `streamlab alert --notify sns:TOPIC`: an SNS topic, one email subscription per
+    address (each confirmed by its owner through AWS's mail)."""
+    bp = Blueprint(f"price alerts topic {topic_name}")
+    topic = bp.add(Spec("sns-topic", topic_name, {}))
+    follower = ("command", "streamlab alert")
+    bp.externals.append(follower)
+    bp.link(follower, _ref(topic), "publish alert", "alert")
+    for e in emails:
+        sub = bp.add(Spec("sns-subscription", SnsSubscription.name_for(topic_name, "email", e),
+                          {"topic": topic_name, "protocol": "email", "endpoint": e}))
+        bp.link(_ref(topic), _ref(sub), "email", "alert")
+    bp.notes.append(f"send alerts to it with: streamlab alert --stream NAME --rule 'BTCUSDT > 4000' --notify sns:{topic_name}")
     if emails:
         bp.notes.append("each --email address gets a confirmation mail from AWS: click its link to receive alerts")
     return bp

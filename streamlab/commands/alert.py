@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # annotations only: pydantic-settings costs ~0.15 s to import
 @click.option("--notify", multiple=True, metavar="TARGET", help="console, sns:TOPIC (name or ARN), webhook:URL, slack (URL from SLACK_WEBHOOK_URL). Repeatable. [default: console]")
 @click.option("--notify-attempts", type=click.IntRange(min=1), default=4, show_default=True, help="Tries per notification (backoff doubling from 0.5 s) before it goes to the dead-letter file.")
 @click.option("--dead-letter", type=click.Path(dir_okay=False), default=None, help="JSON-lines file for notifications that could not be delivered. [default: .streamlab/dead-letter/alert-<time>.jsonl]")
+@click.option("--cache", default=None, metavar="redis://HOST:PORT/DB", help="Also keep the latest price per symbol in this Redis: `price:SYMBOL` and a `trade:SYMBOL` hash; read them with `streamlab prices`. Password: REDIS_PASSWORD.")
 @click.option("--duration", type=click.FloatRange(min=0), default=None, metavar="SECONDS", help="Stop following after this many seconds.")
 @click.option("--poll-interval", type=click.FloatRange(min=0.05), default=1.0, show_default=True, metavar="SECONDS", help="Pause between reads once the stream is caught up.")
 @click.option("--quiet", "-q", is_flag=True, help="Only the alerts (and errors): no start line or summary.")
@@ -45,6 +46,7 @@ def command(settings: Settings, dead_letter, rules_file, poll_interval, **opts) 
       streamlab alert --local --stream trades --rule 'BTCUSDT < 3800' --rule 'BTCUSDT > 4000' --notify slack
       streamlab alert --stream trades --once --rules examples/alerts/binance-lab.toml --notify sns:price-alerts
       streamlab alert --source kafka --topic trades --rule '* change% > 2 in 5m' --cooldown 10m
+      streamlab alert --local --stream trades --rule 'BTCUSDT > 4000' --cache redis://127.0.0.1:6379/0
     """
     from streamlab.alerts.run import AlertRequest, run_alert
 

@@ -56,10 +56,11 @@ DATASET_OPTIONS = (
     click.option("--date-column", type=click.Choice(["review_date", "purchase_date"]), default="review_date", show_default=True, help="Name of the reviews' date column (the Kafka lab says purchase_date)."),
 )
 SINK_OPTIONS = (
-    click.option("--sink", type=click.Choice(sorted(WRITERS)), multiple=True, default=("console",), show_default=True, help="console: live table; parquet: files under --path; s3: Parquet under s3://bucket/prefix; memory: temp views. Repeat for several."),
+    click.option("--sink", type=click.Choice(sorted(WRITERS)), multiple=True, default=("console",), show_default=True, help="console: live table; parquet: files under --path; s3: Parquet under s3://bucket/prefix; memory: temp views; redis: the latest price per symbol into --cache. Repeat for several."),
     click.option("--path", default=None, metavar="DIR|URL", help="Output folder or s3://, s3a:// URL (parquet, s3). For --source files with console only: the input folder."),
     click.option("--partition-by", multiple=True, metavar="COLUMN", help="Partition the Parquet output by this column (repeatable)."),
     click.option("--name", default=None, help="View name for --sink memory. [default: the dataset name]"),
+    click.option("--cache", default=None, metavar="redis://HOST:PORT/DB", help="Where --sink redis keeps the latest price per symbol (read it with `streamlab prices`). Password: REDIS_PASSWORD. [env: STREAMLAB_CACHE_URL; default: the server of `streamlab local up --redis`]"),
     click.option("--checkpoint", default=None, metavar="DIR", help="Checkpoint folder; reuse it to continue where the last run stopped. Required when --path is not local. [default: <path>/_checkpoint, else a temporary one]"),
     click.option("--trigger", default="5s", show_default=True, help="Batch interval (5s, 500ms, 1m) or available-now (read the backlog, then stop)."),
     click.option("--timeout", type=FiniteFloat(min=0), default=None, metavar="SECONDS", help="Stop after this many seconds (committed batches are kept)."),

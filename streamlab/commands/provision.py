@@ -158,3 +158,23 @@ def ticker_pipeline(emails: tuple[str, ...], bucket: Optional[str], prefix: str,
     lab_name = lab or settings.lab
     _run(settings, lab, lambda arns: blueprints.ticker_pipeline(namer(lab_name, arns), arns, list(emails), bucket, prefix, schedule),
          yes, dry_run, diagram)
+
+
+@command.command("alerts")
+@click.option("--email", "emails", multiple=True, metavar="ADDRESS", help="Mail the alerts to this address (repeatable); AWS asks each to confirm.")
+@click.option("--topic", default=None, metavar="NAME", help="Name of the SNS topic. [default: the name template's, for service price-alerts: streamlab-price-alerts]")
+@naming_options
+@lab_option
+@diagram_option
+@yes_option
+@dry_run_option
+@aws_options
+def alerts(emails: tuple[str, ...], topic: Optional[str], namer, lab: Optional[str], diagram: bool, yes: bool, dry_run: bool,
+           settings) -> None:
+    """An SNS topic for `streamlab alert --notify sns:TOPIC`, with an email subscription per --email:
+    tagged and recorded, so `streamlab teardown` removes it like everything else."""
+    from streamlab.aws import blueprints
+
+    lab_name = lab or settings.lab
+    _run(settings, lab, lambda arns: blueprints.alerts(topic or namer(lab_name, arns).name("price-alerts"), list(emails)),
+         yes, dry_run, diagram)

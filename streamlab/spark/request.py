@@ -78,6 +78,7 @@ class ConsumeRequest:
     # sinks
     partition_by: Sequence[str] = ()
     name: Optional[str] = None
+    cache: Optional[str] = None  # --sink redis: redis://HOST:PORT/DB (default: STREAMLAB_CACHE_URL, the local server)
     quiet: bool = False
     # a live page of what the run writes (streamlab.dashboard), served beside it
     dashboard: bool = False
@@ -100,6 +101,7 @@ class ConsumeRequest:
             object.__setattr__(self, "input_path", self.path)
             object.__setattr__(self, "path", None)
         self._check_intervals(self.make_dataset())  # the dataset's options (reviews' --date-column) too
+        self._check_cache()
         if self.dashboard and not self.writes_files:
             raise ConfigError("--dashboard shows what consume writes, and this run writes no files",
                               "add --sink parquet --path DIR (or --sink s3 --path s3://bucket/prefix)")
@@ -111,6 +113,19 @@ class ConsumeRequest:
         for flag, folder in (("--path", self.out_path), ("--checkpoint", self.checkpoint)):
             if folder and not is_remote(folder):
                 check_writable_dir(str(Path(folder.removeprefix("file://")).expanduser().resolve()), flag)
+
+    def _check_cache(self) -> None:
+        """--sink redis needs a dataset with a latest view and a cache URL; --cache needs --sink redis."""
+        if "redis" not in self.sink:
+            if self.cache:
+                raise ConfigError("--cache is where --sink redis writes, and no redis sink was asked for", "add --sink redis, or drop --cache")
+            return
+        if not DATASETS[self.dataset].has_latest:
+            raise ConfigError(f"--sink redis caches the latest price per symbol, and the {self.dataset} dataset has none",
+                              "use it with --dataset trades (or ticker)")
+        from streamlab.price_cache import resolve_url
+
+        object.__setattr__(self, "cache", resolve_url(self.settings, self.cache))
 
     def _check_intervals(self, dataset) -> None:
         """--window, --slide (at most the window, as Spark wants) and --watermark, before Spark."""

@@ -92,7 +92,8 @@ class TickerDataset(Dataset):
         )
 
     def latest(self, good):
-        """Per symbol: the price and time of its newest trade (by event time, then ingest time) and the trade count."""
+        """Per symbol: the price and time of its newest trade (by event time, then ingest time) and the
+        trade count; also that trade's volume, source and event time in ms (what the Redis sink caches)."""
         from pyspark.sql import functions as F
 
         order = F.struct("event_ts", "ingest_time")
@@ -100,6 +101,9 @@ class TickerDataset(Dataset):
             F.max_by("price", order).alias("price"),
             F.max("event_ts").alias("event_ts"),
             F.count(F.lit(1)).alias("trades"),
+            F.max_by("volume", order).alias("volume"),
+            F.max_by("source", order).alias("source"),
+            F.max("event_time").alias("event_time"),
         )
 
     def windows(self, good, window: Optional[str] = None, watermark: Optional[str] = None, slide: Optional[str] = None):

@@ -15,6 +15,8 @@ Sinks:
            scheme's file system is on the classpath, else `foreachBatch` -> Arrow ->
            `pyarrow.fs.S3FileSystem` (endpoint, region, credentials and session token from the
            command's AWS handle). The log says which runs.
+  redis    the latest price per symbol of each batch (the dataset's latest view) into the Redis
+           cache of --cache, never backwards in event time (see streamlab.price_cache)
   memory   temporary views for notebooks and tests: `<name>` (the rows), `<name>_windows` (latest
            value of each window), `<name>_latest` (datasets with a latest view: ticker's price per symbol). The views exist,
            empty, before the first batch, so querying early never fails with "table not found".
@@ -39,10 +41,11 @@ With no file output (console/memory only), malformed rows are counted and a few 
 """
 
 from streamlab.spark.writers.base import Stats, WriteContext, Writer, write_quarantine
+from streamlab.spark.writers.cache import RedisWriter
 from streamlab.spark.writers.console import ConsoleWriter
 from streamlab.spark.writers.files import ParquetWriter, S3Writer
 from streamlab.spark.writers.memory import MemoryWriter
 
-WRITERS: dict[str, type[Writer]] = {w.name: w for w in (ConsoleWriter, ParquetWriter, S3Writer, MemoryWriter)}
+WRITERS: dict[str, type[Writer]] = {w.name: w for w in (ConsoleWriter, ParquetWriter, S3Writer, MemoryWriter, RedisWriter)}
 
-__all__ = ["WRITERS", "ConsoleWriter", "MemoryWriter", "ParquetWriter", "S3Writer", "Stats", "WriteContext", "Writer", "write_quarantine"]
+__all__ = ["WRITERS", "ConsoleWriter", "MemoryWriter", "ParquetWriter", "RedisWriter", "S3Writer", "Stats", "WriteContext", "Writer", "write_quarantine"]

@@ -39,6 +39,8 @@ class WriteContext:
     partition_by: tuple = ()
     name: Optional[str] = None  # memory sink view name
     spark: Any = None
+    cache_url: Optional[str] = None  # redis sink: the cache (checked by the request)
+    settings: Any = None  # redis sink: REDIS_PASSWORD
 
 
 def write_quarantine(ctx: WriteContext, bad, batch_id: int, count: int) -> None:
@@ -57,8 +59,8 @@ def write_quarantine(ctx: WriteContext, bad, batch_id: int, count: int) -> None:
 
 class Writer:
     name: ClassVar[str]
-    #: the output mode of this writer's windows query
-    windows_mode: ClassVar[str]
+    #: the output mode of this writer's windows query; None: it takes no windows (no query for it)
+    windows_mode: ClassVar[Optional[str]]
     needs_path: ClassVar[bool] = False
     writes_files: ClassVar[bool] = False
 
