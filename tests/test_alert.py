@@ -347,17 +347,22 @@ def test_sigterm_stops_a_live_run_with_its_summary(aws_env, kinesis):
 
     with new_stream(kinesis) as stream:
         proc = subprocess.Popen([sys.executable, "-m", "streamlab", "alert", "--stream", stream, "--rule", "BTCUSDT > 1",
-                                 "--poll-interval", "0.2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+                                 "--poll-interval", "0.2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
         try:
             first = proc.stderr.readline()
             assert first.startswith(f"following Kinesis stream {stream} (1 shards) from latest"), first
             put(kinesis, stream, SCRIPT[:1])
-            time.sleep(1.0)
+            seen: list[str] = []
+            reader = threading.Thread(target=lambda: seen.append(proc.stdout.readline()), daemon=True)
+            reader.start()
+            reader.join(timeout=30)  # the alert, however slow a loaded machine is
             proc.send_signal(signal.SIGTERM)
-            out, err = proc.communicate(timeout=20)
+            rest, err = proc.communicate(timeout=20)
         finally:
             proc.kill()
     assert proc.returncode == 0, err
+    out = "".join(seen) + rest
     assert out.startswith("ALERT [BTCUSDT > 1] BTCUSDT 3900") and "read 1 records (0 unparsable)" in err
 
 

@@ -71,6 +71,11 @@ class KinesisFollower:
         require_stream(self.aws, self.stream)
         self._client = self.aws.client("kinesis")
         self._list(first=True)
+        # `latest` means from now: take the iterators here, not at the first poll, or records put
+        # between "following ..." and that poll would be skipped
+        for shard in self.shards.values():
+            if self._ready(shard):
+                shard.iterator = self._iterator(shard)
         return self
 
     def _list(self, first: bool = False) -> None:
@@ -191,6 +196,8 @@ class KafkaFollower:
             self.consumer.assign(self.partitions)
             if first and self.start == "latest":
                 self.consumer.seek_to_end(*new)
+                for tp in new:  # resolve the end now (kafka-python would at the first poll): `latest` is from now
+                    self.consumer.position(tp)
             else:
                 self.consumer.seek_to_beginning(*new)
         self._listed_at = self.clock()
