@@ -102,8 +102,11 @@ def test_console_shows_latest_windows(spark, aws_env, kinesis, fresh_stream, run
     for column in ("open", "high", "low", "close", "count", "vwap"):
         assert column in res.out
     # the values: Index_1 has trades 0, 3, ..., 39 of the first minute (price 100 + i % 7, volume 1)
-    rows = [line.split() for line in res.out.splitlines() if line.split()[:1] == ["Index_1"]]
+    live, last = res.out.split("end of run", 1)
+    rows = [line.split() for line in live.splitlines() if line.split()[:1] == ["Index_1"]]
     window_row, latest_row = rows  # the windows table, then the latest prices
+    # 10 s of trades, a 30 s watermark: the run ends with that minute open, shown once more so marked
+    assert [line.split()[-1] for line in last.splitlines() if line.split()[:1] == ["Index_1"]] == ["open"]
     assert window_row[3:] == ["100.00", "106.00", "100.00", "104.00", "14", "103.00"]  # open high low close count vwap
     start, end = (sum(int(x) * m for x, m in zip(t.split(":"), (3600, 60, 1))) for t in window_row[1:3])
     assert (end - start) % 86400 == 60 and start % 60 == 0  # the default one-minute window

@@ -94,6 +94,35 @@ def test_replayed_batch_overwrites_its_object(spark, aws_env, s3):
     assert keys == ["x/t/batch_id=7/part-00000.parquet"]
 
 
+def test_arrow_s3_reads_back_and_replaces_a_folder(spark, aws_env, s3):
+    """What a bounded run's open windows ask of the Arrow S3 writer (no query: a few seconds):
+    trades/ read back newer than an event time, windows_open/ replaced by one batch folder, or none."""
+    from datetime import datetime
+
+    from streamlab.spark.outputs import ArrowS3Output, s3_filesystem
+
+    bucket = unique("open")
+    s3.create_bucket(Bucket=bucket)
+    out = ArrowS3Output(f"s3://{bucket}/x", s3_filesystem(AWS(load_settings())))
+    schema = spark.createDataFrame([], "symbol string, event_ts timestamp").schema
+    out.write(spark.createDataFrame([("A", datetime.fromtimestamp(100)), ("B", datetime.fromtimestamp(200))], schema), "trades", 0)
+    out.write(spark.createDataFrame([("C", datetime.fromtimestamp(300))], schema), "trades", 1)
+    got = out.read(spark, "trades", schema, after=("event_ts", 150_000))
+    assert sorted(r["symbol"] for r in got.collect()) == ["B", "C"]
+    assert out.read(spark, "nothing", schema) is None
+
+    def keys() -> list:  # pyarrow's delete_dir leaves the parent's empty marker object `x/windows_open/`
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix="x/windows_open/").get("Contents", [])
+        return sorted(o["Key"] for o in listed if "batch_id=" in o["Key"])
+
+    df = spark.createDataFrame([(1,)], "n int")
+    out.replace(spark, df, "windows_open", 3)
+    out.replace(spark, df, "windows_open", 5)
+    assert keys() == ["x/windows_open/batch_id=5/part-00000.parquet"]
+    out.replace(spark, None, "windows_open", 6)
+    assert keys() == []
+
+
 def test_arrow_s3_honours_session_token(aws_env, monkeypatch):
     from streamlab.spark.outputs import s3_filesystem
 

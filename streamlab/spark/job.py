@@ -18,6 +18,10 @@ Checkpoints live under `--checkpoint` (default `<path>/_checkpoint` with a path,
 folder removed afterwards): one sub-folder per query (`records`, `windows-update`, `windows-append`)
 plus `relay`.
 A run with the same checkpoint continues where the last one committed: no duplicates, no gaps.
+
+A bounded run (available-now, `--timeout`) ends with the windows its watermark has not closed yet:
+the file sinks replace `windows_open/` with them, the console shows them marked open and the
+summary counts them (see `open_windows`).
 """
 
 from __future__ import annotations
@@ -30,8 +34,9 @@ from typing import Any, Callable, Optional
 
 from streamlab import console
 from streamlab.spark.failures import explain_source_failure, raise_failure
+from streamlab.spark.open_windows import OpenWindows, run_end
 from streamlab.spark.outputs import check_bucket, choose_output
-from streamlab.spark.queries import records_query, stop, wait, windows_query
+from streamlab.spark.queries import records_query, stop, wait, windows_checkpoint, windows_query
 from streamlab.spark.reader_errors import ReaderErrors
 from streamlab.spark.readers import READERS, Reader
 from streamlab.spark.relay import relay_stream
@@ -52,6 +57,7 @@ class ConsumeSummary:
     reader: str
     outputs: dict = field(default_factory=dict)
     skipped: int = 0  # records that hold no data and nothing wrong (a Finnhub ping)
+    open_windows: Optional[OpenWindows] = None  # a bounded run's windows not closed yet (see open_windows)
 
     def line(self) -> str:
         parts = [
@@ -66,6 +72,8 @@ class ConsumeSummary:
             parts.append(f"{self.windows_written:,} closed windows written")
         if self.windows_updated:
             parts.append(f"{self.windows_updated:,} window updates shown")
+        if self.open_windows is not None:
+            parts.append(self.open_windows.describe())
         return f"done ({self.reason}) in {self.elapsed:.1f}s: " + ", ".join(parts)
 
 
@@ -99,6 +107,8 @@ def run_consume(request: ConsumeRequest, *, aws=None, spark=None, out=None,
         checkpoint, temp_checkpoint = _checkpoint(request)
         run = _prepare(request, source, aws, spark or _start_spark(request), checkpoint, out)
         reason = _run_queries(run, stop_when)
+        if reason in BOUNDED and run.windows and not run.ctx.dataset.has_top:
+            run.open_windows = _open_windows(run)
     finally:
         if dash is not None:
             dash.stop()
@@ -128,6 +138,10 @@ def _start_dashboard(request: ConsumeRequest):
     return dash
 
 
+#: the ends of a run that read a bounded backlog (not Ctrl-C, a failure or the demo's stop_when)
+BOUNDED = ("available-now done", "timeout")
+
+
 @dataclass
 class _Run:
     """What one run has set up: its session, writers, source, checkpoint and (windowed) relay plan."""
@@ -141,7 +155,11 @@ class _Run:
     relay: Optional[str] = None
     relay_dirs: dict = field(default_factory=dict)  # windows output mode -> its relay folder
     windows: dict = field(default_factory=dict)  # windows output mode -> streaming windows over that folder
+    window: str = ""  # the window length and slide, in Spark's interval form
+    slide: Optional[str] = None
     queries: list = field(default_factory=list)
+    windows_queries: dict = field(default_factory=dict)  # windows output mode -> its query
+    open_windows: Optional[OpenWindows] = None
     started: float = 0.0
 
     def start_records(self) -> None:
@@ -151,7 +169,9 @@ class _Run:
     def start_windows(self) -> None:
         for mode, windows in self.windows.items():
             mine = [w for w in self.writers if w.windows_mode == mode]
-            self.queries.append(windows_query(windows, mine, mode, self.checkpoint, windows_trigger(self.request.spark_trigger)))
+            query = windows_query(windows, mine, mode, self.checkpoint, windows_trigger(self.request.spark_trigger))
+            self.queries.append(query)
+            self.windows_queries[mode] = query
 
 
 def _checkpoint(request: ConsumeRequest) -> tuple[str, Optional[str]]:
@@ -203,10 +223,10 @@ def _prepare(request: ConsumeRequest, source, aws, spark, checkpoint: str, out) 
         run.relay = f"{checkpoint.rstrip('/')}/relay"
         # one windows query: the relay itself; two: a folder each, hidden from the first
         run.relay_dirs = {m: run.relay if len(modes) == 1 else f"{run.relay}/_{m}" for m in modes}
-        window = interval(request.window) or dataset.default_window
+        run.window, run.slide = interval(request.window) or dataset.default_window, interval(request.slide)
         watermark = interval(request.watermark) or dataset.default_watermark
-        run.windows = {m: dataset.windows(relay_stream(spark, d, good_schema), window=window, watermark=watermark,
-                                          slide=interval(request.slide)) for m, d in run.relay_dirs.items()}
+        run.windows = {m: dataset.windows(relay_stream(spark, d, good_schema), window=run.window, watermark=watermark,
+                                          slide=run.slide) for m, d in run.relay_dirs.items()}
     windows_schema = next(iter(run.windows.values())).schema if run.windows else None
     for w in writers:
         w.prepare(spark, good_schema, windows_schema)
@@ -238,6 +258,24 @@ def _run_queries(run: _Run, stop_when: Optional[Callable[[Stats], bool]]) -> str
     return reason
 
 
+def _open_windows(run: _Run) -> Optional[OpenWindows]:
+    """The end of a bounded run: each writer gets its windows query's final watermark (see
+    `open_windows`); what the file sinks wrote to windows_open/ is what the summary counts."""
+    found = None
+    try:
+        for mode, query in run.windows_queries.items():
+            end = run_end(run.spark, query, windows_checkpoint(run.checkpoint, mode), run.window, run.slide)
+            if end is None:  # the query never ran a batch: no window at all
+                continue
+            for w in run.writers:
+                got = w.on_run_end(end) if w.windows_mode == mode else None
+                if got is not None and (found is None or w.writes_files):
+                    found = got
+    except Exception as exc:  # everything read is written and checkpointed: say it, do not fail the run
+        console.warn(f"the open windows were not written: {str(exc).splitlines()[0][:200]}")
+    return found
+
+
 def _summary(run: _Run, reason: str) -> ConsumeSummary:
     ctx, stats, dataset = run.ctx, run.ctx.stats, run.ctx.dataset
     outputs = {}
@@ -245,10 +283,13 @@ def _summary(run: _Run, reason: str) -> ConsumeSummary:
         outputs = {dataset.records_dir or "records": ctx.output.url(dataset.records_dir), "_quarantine": ctx.output.url("_quarantine")}
         if run.windows and any(w.windows_mode == "append" for w in run.writers):
             outputs["windows"] = ctx.output.url("windows")
+            if run.open_windows is not None and run.open_windows.rows:
+                outputs["windows_open"] = ctx.output.url("windows_open")
     summary = ConsumeSummary(
         batches=stats.batches, input_rows=stats.input_rows, trades=stats.trades, quarantined=stats.quarantined, skipped=stats.skipped,
         windows_written=stats.windows_written, windows_updated=stats.windows_updated,
         elapsed=time.monotonic() - run.started, reason=reason, reader=run.src.description, outputs=outputs,
+        open_windows=run.open_windows,
     )
     if not run.request.quiet:
         console.info(summary.line())

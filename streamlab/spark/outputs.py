@@ -4,11 +4,14 @@
 `s3://` on EMR, `s3a://` with hadoop-aws, `hdfs://`). `ArrowS3Output` writes `s3://`/`s3a://`
 without one: `foreachBatch` -> Arrow -> `pyarrow.fs.S3FileSystem`, with the endpoint, region and
 credentials of the command's AWS handle. `choose_output` picks one; the log says which runs.
-Each batch goes to its own `batch_id=N` folder, replaced when Spark replays the batch.
+Each batch goes to its own `batch_id=N` folder, replaced when Spark replays the batch. `read`
+reads a folder back (the open windows of a bounded run are computed from `trades/`, see
+`spark.open_windows`), `replace` makes one batch folder the only one (`windows_open/`).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Optional
 from urllib.parse import urlparse
@@ -16,6 +19,7 @@ from urllib.parse import urlparse
 from streamlab.errors import ConfigError
 
 S3_SCHEMES = ("s3", "s3a", "s3n")
+BATCH_FOLDER = re.compile(r"^batch_id=(\d+)$")
 
 
 def is_remote(path: Optional[str]) -> bool:
@@ -62,6 +66,13 @@ def check_bucket(aws, path: str) -> None:
         raise
 
 
+def hadoop_path(spark, path: str):
+    """(Hadoop Path, its FileSystem) for any path Spark can write (local, hdfs://, s3a:// ...)."""
+    jvm = spark._jvm  # noqa: SLF001
+    p = jvm.org.apache.hadoop.fs.Path(path)
+    return p, p.getFileSystem(spark._jsc.hadoopConfiguration())  # noqa: SLF001
+
+
 class Output:
     """Where Parquet goes: `write(df, kind, batch_id)` replaces that batch's folder."""
 
@@ -73,6 +84,27 @@ class Output:
 
     def url(self, kind: str) -> str:
         raise NotImplementedError
+
+    def read(self, spark, kind: str, schema, after: Optional[tuple[str, int]] = None):
+        """Every batch under `kind` as one batch DataFrame with `schema`'s columns (None when the
+        folder does not exist); `after=(column, epoch ms)` keeps the rows with a later timestamp."""
+        raise NotImplementedError
+
+    def batch_folders(self, spark, kind: str) -> dict[int, str]:
+        """batch id -> folder (as `remove` takes it) of the `batch_id=N` folders under `kind`."""
+        raise NotImplementedError
+
+    def remove(self, spark, folder: str) -> None:
+        raise NotImplementedError
+
+    def replace(self, spark, df, kind: str, batch_id: int) -> None:
+        """`df` becomes the only batch under `kind` (None: no batch left). The new folder is written
+        before the old ones go, so a reader sees the old batch or the new one, never none."""
+        if df is not None:
+            self.write(df, kind, batch_id)
+        for b, folder in self.batch_folders(spark, kind).items():
+            if df is None or b != batch_id:
+                self.remove(spark, folder)
 
 
 class SparkOutput(Output):
@@ -93,6 +125,28 @@ class SparkOutput(Output):
         if partition_by:
             writer = writer.partitionBy(*partition_by)
         writer.parquet(batch_dir(self.path, kind, batch_id))
+
+    def read(self, spark, kind: str, schema, after: Optional[tuple[str, int]] = None):
+        from pyspark.sql import functions as F
+
+        p, fs = hadoop_path(spark, self.url(kind))
+        if not fs.exists(p):
+            return None
+        df = spark.read.parquet(self.url(kind)).select(*schema.names)  # batch_id= (and --partition-by) folders are columns
+        if after is not None:
+            df = df.where(F.col(after[0]) > F.timestamp_millis(F.lit(after[1])))
+        return df
+
+    def batch_folders(self, spark, kind: str) -> dict[int, str]:
+        p, fs = hadoop_path(spark, self.url(kind))
+        if not fs.exists(p):
+            return {}
+        found = (BATCH_FOLDER.match(st.getPath().getName()) for st in fs.listStatus(p) if st.isDirectory())
+        return {int(m.group(1)): batch_dir(self.path, kind, int(m.group(1))) for m in found if m}
+
+    def remove(self, spark, folder: str) -> None:
+        p, fs = hadoop_path(spark, folder)
+        fs.delete(p, True)
 
 
 def to_arrow_table(df):
@@ -126,8 +180,11 @@ class ArrowS3Output(Output):
     def url(self, kind: str) -> str:
         return f"{self.path}/{kind}" if kind else self.path
 
+    def folder(self, kind: str) -> str:
+        return "/".join(p for p in (self.bucket, self.prefix, kind) if p)
+
     def key(self, kind: str, batch_id: int) -> str:
-        return "/".join(p for p in (self.bucket, self.prefix, kind, f"batch_id={batch_id}") if p)
+        return f"{self.folder(kind)}/batch_id={batch_id}"
 
     def write(self, df, kind: str, batch_id: int, partition_by: tuple = ()) -> None:
         import pyarrow.dataset as ds
@@ -142,6 +199,33 @@ class ArrowS3Output(Output):
             )
         else:
             pq.write_table(table, f"{base}/part-00000.parquet", filesystem=self.fs)
+
+    def read(self, spark, kind: str, schema, after: Optional[tuple[str, int]] = None):
+        import pyarrow as pa
+        import pyarrow.dataset as ds
+        from pyarrow import fs
+
+        folder = self.folder(kind)
+        if self.fs.get_file_info(folder).type != fs.FileType.Directory:
+            return None
+        data = ds.dataset(folder, filesystem=self.fs, format="parquet", partitioning="hive")
+        where = None
+        if after is not None:
+            column, ms = after
+            bound = pa.scalar(ms * 1000, pa.timestamp("us", tz="UTC")).cast(data.schema.field(column).type)
+            where = ds.field(column) > bound
+        table = data.to_table(columns=list(schema.names), filter=where)
+        return spark.createDataFrame(table.to_pandas(), schema)
+
+    def batch_folders(self, spark, kind: str) -> dict[int, str]:
+        from pyarrow import fs
+
+        infos = self.fs.get_file_info(fs.FileSelector(self.folder(kind), allow_not_found=True))
+        found = ((BATCH_FOLDER.match(i.base_name), i.path) for i in infos if i.type == fs.FileType.Directory)
+        return {int(m.group(1)): path for m, path in found if m}
+
+    def remove(self, spark, folder: str) -> None:
+        self.fs.delete_dir(folder)
 
 
 def hadoop_fs_available(spark, scheme: str) -> bool:

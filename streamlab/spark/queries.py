@@ -64,7 +64,12 @@ def windows_query(windows, writers, mode: str, checkpoint: str, trigger: Optiona
             w.on_windows(static, batch_id)
 
     writer = windows.writeStream.outputMode(mode).foreachBatch(on_batch)
-    return start(writer, f"{checkpoint}/windows-{mode}", trigger, f"streamlab-windows-{mode}")
+    return start(writer, windows_checkpoint(checkpoint, mode), trigger, f"streamlab-windows-{mode}")
+
+
+def windows_checkpoint(checkpoint: str, mode: str) -> str:
+    """The windows query's own checkpoint folder, under the run's."""
+    return f"{checkpoint}/windows-{mode}"
 
 
 def start(writer, checkpoint: str, trigger: Optional[str], name: str):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from typing import Optional, Sequence
 
-from streamlab.spark.outputs import is_remote
+from streamlab.spark.outputs import hadoop_path, is_remote
 
 
 def relay_stream(spark, folder: str, schema):
@@ -27,12 +27,6 @@ def relay_stream(spark, folder: str, schema):
     mkdirs(spark, folder)
     reader = spark.readStream.schema(schema).option("recursiveFileLookup", "true").option("cleanSource", "delete")
     return reader.parquet(folder)
-
-
-def hadoop_path(spark, path: str):
-    jvm = spark._jvm  # noqa: SLF001
-    p = jvm.org.apache.hadoop.fs.Path(path)
-    return p, p.getFileSystem(spark._jsc.hadoopConfiguration())  # noqa: SLF001
 
 
 def mkdirs(spark, path: str) -> None:

@@ -28,14 +28,17 @@ a batch after a crash, so a restart with the same checkpoint neither duplicates 
     <records dir>/batch_id=N/   the good rows: trades/ (ticker), tweets/, records/ (raw), or --path
                                 itself for reviews (the lab's bronze folder)
     windows/batch_id=N/         closed windows (ticker: OHLC per symbol; tweets: top N hashtags per window)
+    windows_open/batch_id=N/    ticker: the windows a bounded run left open, `closed=false` (one folder, replaced by each such run)
     _quarantine/batch_id=N/     malformed rows: raw (as text, U+FFFD for bytes that are not UTF-8), reason, position, raw_bytes (exactly as received)
     _checkpoint/                Spark's checkpoints (default for a local --path; required flag otherwise)
 
 Folders starting with `_` are skipped by Spark and Athena readers. `--partition-by COL` adds
 `COL=value/` folders inside each batch folder.
 
-Windows still open when a bounded run stops stay in the checkpoint's state and are written by the
-next run with the same checkpoint once newer data moves the watermark past them.
+Windows still open when a bounded run (available-now, --timeout) stops stay in the checkpoint's
+state and are written to windows/ by the next run with the same checkpoint once newer data moves the
+watermark past them; meanwhile the file sinks write them to windows_open/ and the console shows
+them marked open (`on_run_end`, see `spark.open_windows`).
 
 With no file output (console/memory only), malformed rows are counted and a few shown on stderr.
 """

@@ -78,3 +78,8 @@ class Writer:
 
     def on_windows(self, windows, batch_id: int) -> None:
         """Called for every windows batch (windowed datasets only)."""
+
+    def on_run_end(self, end):
+        """At the end of a bounded run, once the queries stopped: `end` is this writer's windows
+        query's `open_windows.RunEnd`. Returns the `open_windows.OpenWindows` it wrote or showed, or None."""
+        return None

@@ -58,6 +58,19 @@ class ConsoleWriter(Writer):
                 cols = self.ctx.dataset.latest_columns
                 self.out.print(self.rows_table("latest price per symbol", cols, [self.prices[s] for s in sorted(self.prices)]))
 
+    def on_run_end(self, end):
+        """A bounded run stopped: the windows shown once more, each marked open (the watermark has not
+        passed its end: it is not final) or closed (see `spark.open_windows`)."""
+        from streamlab.spark.open_windows import OpenWindows, is_open, utc_text
+
+        rows = [self.latest[k] for k in sorted(self.latest)[: self.max_rows]]
+        opened = [r for r in rows if is_open(r, end.watermark_ms)]
+        if rows and not self.ctx.quiet:
+            marked = [dict(r, state="open" if is_open(r, end.watermark_ms) else "closed") for r in rows]
+            title = f"end of run: {len(opened)} window(s) still open, not final (watermark {utc_text(end.watermark_ms)})"
+            self.out.print(self.rows_table(title, (*self.ctx.dataset.table_columns, "state"), marked))
+        return OpenWindows(opened, end.watermark_ms)
+
     def _forget_old(self) -> None:
         """Keep the newest `rows_per_key` windows per symbol (ticker) / the newest windows (top-N: tweets)."""
         if self.ctx.dataset.has_top:  # key (window_start, hashtag): whole windows are ranked

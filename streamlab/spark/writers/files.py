@@ -1,4 +1,4 @@
-"""The file sinks: good rows, closed windows and quarantine as Parquet under --path (see `spark.outputs`)."""
+"""The file sinks: good rows, closed windows, a bounded run's open windows and quarantine as Parquet under --path (see `spark.outputs`)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ class ParquetWriter(Writer):
         out = self.ctx.output
         return out.describe() if out is not None else f"parquet at {self.ctx.path}"
 
+    def prepare(self, spark, records_schema, windows_schema) -> None:
+        self.records_schema = records_schema
+
     def on_records(self, good, batch_id: int) -> None:
         self.ctx.output.write(good, self.ctx.dataset.records_dir, batch_id, self.ctx.partition_by)
 
@@ -27,6 +30,12 @@ class ParquetWriter(Writer):
             rows = dataset.top_per_window(windows) if dataset.has_top else windows
             self.ctx.output.write(rows, "windows", batch_id)
             self.ctx.stats.add(windows_written=n)
+
+    def on_run_end(self, end):
+        """Replace windows_open/ with the windows still open (see `spark.open_windows`)."""
+        from streamlab.spark.open_windows import write_open
+
+        return write_open(self.ctx, self.records_schema, end)
 
 
 class S3Writer(ParquetWriter):
