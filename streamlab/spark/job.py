@@ -31,7 +31,7 @@ from typing import Any, Callable, Optional
 from streamlab import console
 from streamlab.spark.failures import explain_source_failure, raise_failure
 from streamlab.spark.outputs import check_bucket, choose_output
-from streamlab.spark.queries import records_query, stop, wait, windows_query
+from streamlab.spark.queries import records_query, stop_all, wait, windows_query
 from streamlab.spark.reader_errors import ReaderErrors
 from streamlab.spark.readers import READERS, Reader
 from streamlab.spark.relay import relay_stream
@@ -52,6 +52,8 @@ class ConsumeSummary:
     reader: str
     outputs: dict = field(default_factory=dict)
     skipped: int = 0  # records that hold no data and nothing wrong (a Finnhub ping)
+    startup: float = 0.0  # seconds from the call to the queries' start (Spark's start-up): not in `elapsed`
+    stopping: float = 0.0  # seconds the queries took to stop (waiting for a batch in flight): not in `elapsed`
 
     def line(self) -> str:
         parts = [
@@ -66,7 +68,8 @@ class ConsumeSummary:
             parts.append(f"{self.windows_written:,} closed windows written")
         if self.windows_updated:
             parts.append(f"{self.windows_updated:,} window updates shown")
-        return f"done ({self.reason}) in {self.elapsed:.1f}s: " + ", ".join(parts)
+        took = f"done ({self.reason}) after {self.elapsed:.1f}s of streaming"
+        return f"{took} (Spark start-up {self.startup:.1f}s, stopping {self.stopping:.1f}s): " + ", ".join(parts)
 
 
 def run_consume(request: ConsumeRequest, *, aws=None, spark=None, out=None,
@@ -90,10 +93,12 @@ def run_consume(request: ConsumeRequest, *, aws=None, spark=None, out=None,
     if request.writes_s3:
         check_bucket(aws, request.out_path)
     dash, temp_checkpoint = None, None
+    begun = time.monotonic()
     try:
         dash = _start_dashboard(request) if request.dashboard else None  # a taken port fails before Spark starts
         checkpoint, temp_checkpoint = _checkpoint(request)
         run = _prepare(request, source, aws, spark or _start_spark(request), checkpoint, out)
+        run.startup = time.monotonic() - begun
         reason = _run_queries(run, stop_when)
     finally:
         if dash is not None:
@@ -138,7 +143,10 @@ class _Run:
     relay_dirs: dict = field(default_factory=dict)  # windows output mode -> its relay folder
     windows: dict = field(default_factory=dict)  # windows output mode -> streaming windows over that folder
     queries: list = field(default_factory=list)
-    started: float = 0.0
+    startup: float = 0.0  # seconds before the queries started (Spark's start-up, the source's checks)
+    started: float = 0.0  # monotonic: the queries started (`--timeout` counts from here)
+    ended: float = 0.0  # monotonic: stopping began
+    stopping: float = 0.0  # seconds the stop took
 
     def start_records(self) -> None:
         self.queries.append(records_query(self.spark, self.src.df, self.writers, self.ctx, self.checkpoint,
@@ -209,7 +217,8 @@ def _prepare(request: ConsumeRequest, source, aws, spark, checkpoint: str, out) 
 
 
 def _run_queries(run: _Run, stop_when: Optional[Callable[[Stats], bool]]) -> str:
-    """Start the queries, wait (see `queries.wait`), stop them all; returns why the run ended."""
+    """Start the queries, wait (see `queries.wait`), stop them all; returns why the run ended.
+    `--timeout` counts from the queries' start: Spark's start-up is not in it (it is shown apart)."""
     request, trigger = run.request, run.request.spark_trigger
     run.started = time.monotonic()
     deadline = None if request.timeout is None else run.started + request.timeout
@@ -219,6 +228,8 @@ def _run_queries(run: _Run, stop_when: Optional[Callable[[Stats], bool]]) -> str
         if run.windows and trigger is not None:
             run.start_windows()
         if not request.quiet:
+            limit = "" if request.timeout is None else f"; --timeout {request.timeout:g}s counts from now"
+            console.info(f"Spark ready after {run.startup:.1f}s{limit}")
             what = ", ".join(w.describe() for w in run.writers)
             when = "until the backlog is read" if trigger is None else f"every {request.trigger}"
             console.info(f"waiting for data ({what}; batches {when}; Ctrl-C stops)")
@@ -228,8 +239,9 @@ def _run_queries(run: _Run, stop_when: Optional[Callable[[Stats], bool]]) -> str
             run.start_windows()
             reason = wait(run.queries, deadline, until)
     finally:
-        for q in run.queries:
-            stop(q)
+        run.ended = time.monotonic()
+        stop_all(run.queries)
+        run.stopping = time.monotonic() - run.ended
     return reason
 
 
@@ -243,7 +255,7 @@ def _summary(run: _Run, reason: str) -> ConsumeSummary:
     summary = ConsumeSummary(
         batches=stats.batches, input_rows=stats.input_rows, trades=stats.trades, quarantined=stats.quarantined, skipped=stats.skipped,
         windows_written=stats.windows_written, windows_updated=stats.windows_updated,
-        elapsed=time.monotonic() - run.started, reason=reason, reader=run.src.description, outputs=outputs,
+        elapsed=run.ended - run.started, startup=run.startup, stopping=run.stopping, reason=reason, reader=run.src.description, outputs=outputs,
     )
     if not run.request.quiet:
         console.info(summary.line())

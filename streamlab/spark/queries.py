@@ -4,8 +4,9 @@
 `relay`), hand the good rows to every writer. `windows_query`: one per output mode the writers
 need, over the relay. `wait` blocks until the queries end, a deadline passes, a condition holds, a
 query fails, or Ctrl-C/SIGTERM (SIGTERM is turned into Ctrl-C for the wait, main thread only).
-`stop` stops between batches when it can. Either way the checkpoint keeps exactly what was
-committed: a run with the same checkpoint continues there.
+`stop` stops between batches when it can; `stop_all` stops them all with the JVM's stderr muted.
+Either way the checkpoint keeps exactly what was committed: a run with the same checkpoint
+continues there.
 """
 
 from __future__ import annotations
@@ -108,6 +109,17 @@ def sigterm_as_interrupt():
 
     previous = signal.signal(signal.SIGTERM, handler)
     return lambda: signal.signal(signal.SIGTERM, previous)
+
+
+def stop_all(queries, grace: float = STOP_GRACE_SECONDS) -> None:
+    """Stop every query (see `stop`) with the JVM's stderr muted meanwhile (see `jvm_output`): an
+    interrupted batch must not print a Java stack trace. A query that failed for another reason
+    still says so, through `StreamingQuery.exception()` (`failures.raise_failure`)."""
+    from streamlab.spark.jvm_output import while_stopping
+
+    with while_stopping():
+        for q in queries:
+            stop(q, grace)
 
 
 def stop(query, grace: float = STOP_GRACE_SECONDS) -> None:

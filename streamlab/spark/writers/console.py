@@ -53,7 +53,8 @@ class ConsoleWriter(Writer):
         self.ctx.stats.add(windows_updated=len(rows))
         self._forget_old()
         if not self.ctx.quiet:
-            self.out.print(self.table(batch_id, len(rows)))
+            changed = {tuple(r[k] for k in key) for r in rows}
+            self.out.print(self.table(batch_id, changed))
             if self.prices:
                 cols = self.ctx.dataset.latest_columns
                 self.out.print(self.rows_table("latest price per symbol", cols, [self.prices[s] for s in sorted(self.prices)]))
@@ -72,14 +73,18 @@ class ConsoleWriter(Writer):
             for k in keys[self.rows_per_key :]:
                 del self.latest[k]
 
-    def table(self, batch_id: int, changed: int):
+    def table(self, batch_id: int, changed: set):
+        """The table of what `latest` holds; its title counts the rows shown, and how many of them
+        this batch changed (`changed`: the window keys it updated, some maybe no longer shown)."""
         dataset = self.ctx.dataset
         if dataset.has_top:
             rows = self._top_rows()
             title = f"batch {batch_id}: top {dataset.top} hashtags per window (times UTC)"
         else:
-            rows = [self.latest[k] for k in sorted(self.latest)[: self.max_rows]]
-            title = f"batch {batch_id}: {changed} window(s) updated (times UTC)"
+            keys = sorted(self.latest)[: self.max_rows]
+            rows = [self.latest[k] for k in keys]
+            fresh = sum(k in changed for k in keys)
+            title = f"batch {batch_id}: {len(rows)} window(s) shown, {fresh} updated by this batch (times UTC)"
         return self.rows_table(title, dataset.table_columns, rows)
 
     def _top_rows(self) -> list[dict]:
