@@ -63,7 +63,7 @@ class _Producer(threading.Thread):
 
     def consumed_all(self, stats) -> bool:
         """True once producing ended and the consumer's stats show every record sent was read."""
-        if self.is_alive():
+        if self.ident is None or self.is_alive():  # not started yet, or still producing
             return False
         return self.error is not None or self.result is None or stats.input_rows >= self.result.stats.sent
 
@@ -84,7 +84,9 @@ class _Producer(threading.Thread):
 
 def _consume(settings, spark, output: Path, duration: float, producer: _Producer):
     """Spark reads the stream every 2 s while the producer runs, then one available-now pass on the
-    same checkpoint; (live summary, last pass summary)."""
+    same checkpoint; (live summary, last pass summary). The producer starts once the queries run:
+    started earlier, its records pile up while Spark gets ready and arrive in one late batch, so
+    the live table would show once instead of every few seconds."""
     from streamlab.aws.session import AWS
     from streamlab.spark.job import run_consume
     from streamlab.spark.request import ConsumeRequest
@@ -96,7 +98,7 @@ def _consume(settings, spark, output: Path, duration: float, producer: _Producer
     aws = AWS(settings)  # one handle for both passes
     # Stop once the producer is done and Spark has read all it sent, between batches (stopping
     # mid-batch wastes it and makes Spark print a long stack); the timeout is only a backstop.
-    live = run_consume(request, aws=aws, spark=spark, stop_when=producer.consumed_all)
+    live = run_consume(request, aws=aws, spark=spark, stop_when=producer.consumed_all, on_started=producer.start)
     producer.join()
     if producer.error is not None:
         raise producer.error
@@ -137,8 +139,7 @@ def run_demo(duration: float = 30.0, rate: float = 50.0, output: Path = Path("st
         spark = get_session("streamlab demo")
 
         console.info(f"[bold]4/5[/] producing the synthetic ticker at {rate:g} records/s for {duration:g}s; Spark reads every 2s")
-        producer = _Producer(aws, duration, rate)
-        producer.start()
+        producer = _Producer(aws, duration, rate)  # started by _consume once Spark's queries run
         live, rest = _consume(settings, spark, output, duration, producer)
 
         console.info("[bold]5/5[/] tearing down what the demo created ...")
@@ -157,7 +158,7 @@ def run_demo(duration: float = 30.0, rate: float = 50.0, output: Path = Path("st
             chart=chart,
         )
     finally:
-        if producer is not None and producer.is_alive():
+        if producer is not None and producer.ident is not None and producer.is_alive():
             producer.join(timeout=10)
         if spark is not None:
             spark.stop()
