@@ -131,6 +131,9 @@ def stop(query, grace: float = STOP_GRACE_SECONDS) -> None:
         while query.isActive and query.status.get("isTriggerActive") and time.monotonic() < deadline:
             time.sleep(0.1)
         if query.isActive:
+            # still in a batch after the grace: the stop interrupts it (see `jvm_output`), and an
+            # error that says so is the stop itself, not a failure (`failures.raise_failure`)
+            query.stopped_mid_batch = bool(query.status.get("isTriggerActive"))
             query.stop()
     except Exception:  # stopping is best effort
         pass
