@@ -36,11 +36,25 @@ class ConsoleWriter(Writer):
                 old = self.prices.get(row["symbol"])
                 if old is None or (row["event_ts"] or 0) >= (old["event_ts"] or 0):
                     self.prices[row["symbol"]] = row
-        if d.has_windows or self.ctx.quiet:
+        if self.ctx.quiet:
+            return
+        if d.has_windows:
+            if not self.latest:  # no windows table yet: show what this batch read meanwhile
+                self._preview(good, batch_id)
             return
         n = good.count()
         rows = [r.asDict() for r in good.select(*d.table_columns).limit(self.sample_rows).collect()]
         self.out.print(self.rows_table(f"batch {batch_id}: {n:,} rows (first {len(rows)} shown)", d.table_columns, rows))
+
+    def _preview(self, good, batch_id: int) -> None:
+        """A windowed dataset's rows, until the windows query's first result: its first (stateful)
+        batch can take 20-30 s on 2 busy cores, and a short run would otherwise show no table at
+        all. So the first table comes with the first batch."""
+        cols = [c for c, _ in self.ctx.dataset.record_columns if c != "position"][:5]
+        n = good.count()
+        rows = [r.asDict() for r in good.select(*cols).limit(3).collect()]
+        title = f"batch {batch_id}: {n:,} rows read (first {len(rows)} shown); the windows table follows once Spark has aggregated them"
+        self.out.print(self.rows_table(title, cols, rows))
 
     def on_windows(self, windows, batch_id: int) -> None:
         rows = windows.collect()
@@ -104,7 +118,7 @@ class ConsoleWriter(Writer):
 
         t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
         for c in columns:
-            left = c in ("symbol", "hashtag", "product_title", "value", "key", "product_category", "position")
+            left = c in ("symbol", "hashtag", "product_title", "value", "key", "product_category", "position", "text", "user", "hashtags")
             t.add_column(c, justify="left" if left else "right", no_wrap=c != "value", max_width=60 if left else None)
         for row in rows:
             t.add_row(*(_fmt(row.get(c)) for c in columns))
