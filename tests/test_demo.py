@@ -63,8 +63,9 @@ def test_demo_runs_offline_end_to_end_and_leaves_nothing(tmp_path):
     # 50 records/s for 20 s is 1,000 (a late start of the producer thread costs a few); every one read back
     assert 950 <= produced <= 1001 and consumed == produced
     assert windows > 0 and quarantined == 0 and left == 0
-    # the README says 45-70 s for the default 30 s on a quiet 2-core machine: 20 s + room for a busy one
-    assert took < 100, f"demo took {took:.0f}s"
+    # 92 s measured for --duration 20 on a quiet 2-core machine (Spark's slow first batches come
+    # before most of the ticker is produced, see demo._Producer): room for a busy one
+    assert took < 130, f"demo took {took:.0f}s"
     # the live window table, on stdout, batch by batch while the ticker is produced (the last pass
     # is quiet): several tables, not one after producing ended; each title counts the rows under it
     assert "Index_5" in p.stdout and "vwap" in p.stdout

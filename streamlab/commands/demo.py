@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
 from pathlib import Path
@@ -42,5 +43,5 @@ def command(duration: float, rate: float, output: Path, lab: str, runs: int) -> 
     if r.chart is not None:
         console.info(f"candlesticks of the windows: {r.chart}")
     # this interpreter (the venv's, which has pyarrow), not whatever `python` is on PATH
-    code = f"import pyarrow.parquet as pq; print(pq.read_table({str(r.output / 'windows')!r}).to_pandas())"
+    code = f"import pyarrow.parquet as pq; print(pq.read_table({json.dumps(str(r.output / 'windows'))}).to_pandas())"
     console.info(f"read it back: {shlex.join([sys.executable, '-c', code])}  (or: streamlab chart candles --path {shlex.quote(str(r.output))})")

@@ -73,15 +73,13 @@ class ConsumeSummary:
 
 
 def run_consume(request: ConsumeRequest, *, aws=None, spark=None, out=None,
-                stop_when: Optional[Callable[[Stats], bool]] = None,
-                on_started: Optional[Callable[[], None]] = None) -> ConsumeSummary:
+                stop_when: Optional[Callable[[Stats], bool]] = None) -> ConsumeSummary:
     """Run `request` until available-now finishes, its `timeout` passes, `stop_when(stats)` says so
     (checked between polls; the demo stops once everything produced was read), or Ctrl-C/SIGTERM.
 
     `aws`: the command's `streamlab.aws.session.AWS` handle, used for the Kinesis source, the bucket
     check and the S3 writer (one is made here when the run needs AWS and none is given); `spark`: a
-    session to use instead of starting one; `out`: a rich Console for the console sink; `on_started`:
-    called once the queries run (the demo starts producing then, so every batch shows live)."""
+    session to use instead of starting one; `out`: a rich Console for the console sink."""
     from streamlab.spark.session import require_spark
 
     if spark is None:
@@ -101,7 +99,7 @@ def run_consume(request: ConsumeRequest, *, aws=None, spark=None, out=None,
         checkpoint, temp_checkpoint = _checkpoint(request)
         run = _prepare(request, source, aws, spark or _start_spark(request), checkpoint, out)
         run.startup = time.monotonic() - begun
-        reason = _run_queries(run, stop_when, on_started)
+        reason = _run_queries(run, stop_when)
     finally:
         if dash is not None:
             dash.stop()
@@ -188,7 +186,8 @@ def _prepare(request: ConsumeRequest, source, aws, spark, checkpoint: str, out) 
 
     dataset = request.make_dataset()
     ctx = WriteContext(dataset=dataset, stats=Stats(), path=request.out_path, quiet=request.quiet,
-                       partition_by=tuple(request.partition_by), name=request.name, spark=spark)
+                       partition_by=tuple(request.partition_by), name=request.name, spark=spark,
+                       live=request.spark_trigger is not None)
     if request.out_path:
         ctx.output = choose_output(spark, aws, request.out_path, request.file_sink)
     writers = [WRITERS[s](ctx, out=out) if s == "console" and out is not None else WRITERS[s](ctx) for s in request.sink]
@@ -218,7 +217,7 @@ def _prepare(request: ConsumeRequest, source, aws, spark, checkpoint: str, out) 
     return run
 
 
-def _run_queries(run: _Run, stop_when: Optional[Callable[[Stats], bool]], on_started: Optional[Callable[[], None]] = None) -> str:
+def _run_queries(run: _Run, stop_when: Optional[Callable[[Stats], bool]]) -> str:
     """Start the queries, wait (see `queries.wait`), stop them all; returns why the run ended.
     `--timeout` counts from the queries' start: Spark's start-up is not in it (it is shown apart)."""
     request, trigger = run.request, run.request.spark_trigger
@@ -235,8 +234,6 @@ def _run_queries(run: _Run, stop_when: Optional[Callable[[Stats], bool]], on_sta
             what = ", ".join(w.describe() for w in run.writers)
             when = "until the backlog is read" if trigger is None else f"every {request.trigger}"
             console.info(f"waiting for data ({what}; batches {when}; Ctrl-C stops)")
-        if on_started is not None:
-            on_started()
         reason = wait(run.queries, deadline, until)
         if run.windows and trigger is None and reason == "available-now done":
             # available-now: the windows read what the records query relayed, once it is all there

@@ -39,6 +39,7 @@ class WriteContext:
     partition_by: tuple = ()
     name: Optional[str] = None  # memory sink view name
     spark: Any = None
+    live: bool = True  # batches on a processing-time trigger (not available-now, whose windows come after all records)
 
 
 def write_quarantine(ctx: WriteContext, bad, batch_id: int, count: int) -> None:

@@ -39,7 +39,7 @@ class ConsoleWriter(Writer):
         if self.ctx.quiet:
             return
         if d.has_windows:
-            if not self.latest:  # no windows table yet: show what this batch read meanwhile
+            if not self.latest and self.ctx.live:  # no windows table yet: show what this batch read meanwhile
                 self._preview(good, batch_id)
             return
         n = good.count()
