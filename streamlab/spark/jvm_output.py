@@ -10,15 +10,18 @@ query has stopped as asked and the checkpoint holds what was committed; only the
 So in local mode streamlab starts the JVM itself (`launch`, the same `spark-submit` pyspark would
 run) with its stderr on a pipe, and a thread copies each line to our stderr unless a stop is under
 way (`while_stopping`). A failure that is not the stop itself still reaches the user: a failed
-query is reported from `StreamingQuery.exception()` in one line (`failures.raise_failure`), and
-what the JVM prints outside a stop is shown as before. Under spark-submit (YARN/EMR) the JVM is
+query is reported from `StreamingQuery.exception()` in one line (`failures.raise_failure`), so the
+JVM's own report of it (a log4j ERROR line and its stack trace) is hidden too unless `--traceback`;
+everything else the JVM prints outside a stop is shown as before. Under spark-submit (YARN/EMR) the JVM is
 the parent process and its output is left alone.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -42,10 +45,26 @@ def launch(conf: dict, master: str, app_name: str) -> None:
     threading.Thread(target=_relay, args=(gateway.proc.stderr,), name="streamlab-jvm-stderr", daemon=True).start()
 
 
+#: a Java error report starts with a log4j ERROR line or an uncaught exception ...
+_BLOCK_START = re.compile(rb"^(\d\d/\d\d/\d\d \d\d:\d\d:\d\d ERROR |Exception in thread )")
+#: ... and goes on with the exception, its frames and causes
+_BLOCK_LINE = re.compile(rb"^(\s+at |\s+\.\.\. \d+ (more|elided)|Caused by: |Suppressed: |\s*[\w.$]+(Exception|Error)(: |$))")
+
+
+def _verbose() -> bool:
+    """--traceback / STREAMLAB_TRACEBACK: show the JVM's error reports too."""
+    return "--traceback" in sys.argv or os.environ.get("STREAMLAB_TRACEBACK", "") not in ("", "0")
+
+
 def _relay(pipe) -> None:
+    """Copy the JVM's stderr to ours, line by line. Hidden: everything while a stop is under way,
+    and Java error reports (a log4j ERROR line with its stack trace) unless --traceback: a failed
+    query is reported once, in one line, by `failures.raise_failure`."""
+    verbose, in_block = _verbose(), False
     for line in iter(pipe.readline, b""):
         _last_line[0] = time.monotonic()
-        if _muted.is_set():
+        in_block = not verbose and (bool(_BLOCK_START.match(line)) or (in_block and bool(_BLOCK_LINE.match(line))))
+        if _muted.is_set() or in_block:
             _dropped[0] += 1
             continue
         try:
@@ -69,5 +88,5 @@ def while_stopping(settle: float = 0.5, longest: float = 5.0):
 
 
 def dropped_lines() -> int:
-    """Lines of JVM output hidden during stops so far (for tests and --traceback diagnostics)."""
+    """Lines of JVM output hidden so far (during stops, and Java error reports)."""
     return _dropped[0]
