@@ -1,7 +1,8 @@
 """`streamlab demo`: the whole pipeline, offline, on the local emulator, ending by itself.
 
 emulator (child process, free port) -> provision a 2-shard Kinesis stream -> synthetic ticker at
-`rate` records/s for `duration` s on a thread -> Spark reads the stream every 2 s, shows the live
+`rate` records/s for `duration` s on a thread (2 s of it first, the rest once Spark has shown its
+first table: see `_Producer`) -> Spark reads the stream every 2 s, shows the live
 window table and writes Parquet until it has read everything the producer sent -> one
 `available-now` pass on the same checkpoint closes what is left -> teardown -> emulator stopped.
 
@@ -25,6 +26,8 @@ from streamlab.errors import ConfigError
 STREAM = "streamlab-demo-ticker"
 LAB = "demo"
 WINDOW, WATERMARK = "10 seconds", "5 seconds"
+WARM_UP_SECONDS = 2.0  # produced first; the rest once Spark has shown its first table (see _Producer)
+WARM_UP_WAIT_SECONDS = 60.0  # ... or after this long, whatever Spark is doing
 CHART = "candles.png"  # the demo's last step draws its windows here, in the output folder
 
 
@@ -55,31 +58,47 @@ def _prepare_output(output: Path) -> None:
 
 
 class _Producer(threading.Thread):
+    """The synthetic ticker into the stream, in two parts: `WARM_UP_SECONDS` of it, then (once Spark
+    has shown its first table, see `consumed_all`) the rest. Why: the first batch of each query is
+    slow (Python workers, code generation, the windows' state store: 15-20 s on 2 cores), longer
+    than most of the run; produced all at once, the records pile up meanwhile and arrive in one or
+    two late batches, and the live table shows once. Warm, a batch takes a second or two."""
+
     def __init__(self, aws, duration: float, rate: float):
         super().__init__(name="demo-producer", daemon=True)
         self.aws, self.duration, self.rate = aws, duration, rate
-        self.result = None
+        self.sent = 0  # records sent, both parts
+        self.warm = threading.Event()  # Spark has shown its first windows table
         self.error: Optional[BaseException] = None
 
     def consumed_all(self, stats) -> bool:
         """True once producing ended and the consumer's stats show every record sent was read."""
+        if stats.windows_updated:
+            self.warm.set()
         if self.is_alive():
             return False
-        return self.error is not None or self.result is None or stats.input_rows >= self.result.stats.sent
+        return self.error is not None or stats.input_rows >= self.sent
 
     def run(self) -> None:
+        total = round(self.duration * self.rate)  # the counts cap what the rate's pacing may add at the end
+        first = min(self.duration, WARM_UP_SECONDS)
+        try:
+            self.sent += self._produce(min(total, round(first * self.rate)), first)
+            self.warm.wait(WARM_UP_WAIT_SECONDS)
+            if total > self.sent and self.duration > first:
+                self.sent += self._produce(total - self.sent, self.duration - first)
+        except BaseException as exc:  # reported by the main thread
+            self.error = exc
+
+    def _produce(self, count: int, duration: float) -> int:
         from streamlab.pipeline import Limits
         from streamlab.produce import ProduceRequest, produce
 
         request = ProduceRequest(
             settings=self.aws.settings, source="synthetic", sink="kinesis", sink_options={"stream": STREAM},
-            # the count caps what the rate's pacing may add at the end: duration x rate records at most
-            limits=Limits(count=round(self.duration * self.rate), duration=self.duration, rate=self.rate), quiet=True,
+            limits=Limits(count=count, duration=duration, rate=self.rate), quiet=True,
         )
-        try:
-            self.result = produce(request, self.aws)
-        except BaseException as exc:  # reported by the main thread
-            self.error = exc
+        return produce(request, self.aws).stats.sent
 
 
 def _consume(settings, spark, output: Path, duration: float, producer: _Producer):
@@ -138,13 +157,13 @@ def run_demo(duration: float = 30.0, rate: float = 50.0, output: Path = Path("st
 
         console.info(f"[bold]4/5[/] producing the synthetic ticker at {rate:g} records/s for {duration:g}s; Spark reads every 2s")
         producer = _Producer(aws, duration, rate)
-        producer.start()
+        producer.start()  # the warm-up part now: Spark's first batch finds it when its queries start
         live, rest = _consume(settings, spark, output, duration, producer)
 
         console.info("[bold]5/5[/] tearing down what the demo created ...")
         report = teardown(aws, lab=LAB, yes=True)
         leftover = len(report.left)
-        produced = producer.result.stats.sent if producer.result else 0
+        produced = producer.sent
         chart = write_demo_chart(output, CHART)  # None, with a note, without matplotlib (the charts extra)
         return DemoResult(
             produced=produced,

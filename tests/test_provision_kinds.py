@@ -365,3 +365,15 @@ def test_new_role_not_yet_assumable_is_retried_with_bounded_wait():
 
     with pytest.raises(WaitTimeout):
         retry_role_propagation(kind, never, "Lambda", ("InvalidParameterValueException",))
+
+
+@pytest.mark.parametrize("region,shards,quota", [("us-east-1", 501, 500), ("eu-central-1", 201, 200)])
+def test_shards_beyond_the_default_quota_warn_before_the_plan(aws_env, run_cli, region, shards, quota):
+    name = unique("kquota")
+    r = run_cli("provision", "kinesis", "--stream", name, "--shards", str(shards), "--region", region, "--dry-run")
+    assert r.code == 0, r.err
+    said = " ".join(r.err.split())
+    warned = f"warning: --shards {shards} is above the default Kinesis quota of {quota} shards per account in {region}"
+    assert warned in said and said.index(warned) < said.index("provision plan")
+    within = run_cli("provision", "kinesis", "--stream", name, "--shards", str(quota), "--region", region, "--dry-run")
+    assert within.code == 0 and "warning" not in within.err

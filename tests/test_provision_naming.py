@@ -105,6 +105,7 @@ def test_pipeline_diagram_has_every_resource_and_flow(run_cli, monkeypatch):
 
 def test_diagram_of_iam_and_firehose(run_cli):
     r = run_cli("provision", "iam", "--diagram")
+    assert "https://mermaid.live" in r.err and "mermaid.live" not in r.out  # where to see it; stdout is the diagram alone
     nodes, edges = parse_mermaid(r.out)
     assert edges == {("AmazonKinesisFullAccess", "attached to", "EMR_EC2_DefaultRole", "-.->")}
     r = run_cli("provision", "firehose", "--name", "ticks", "--bucket", "my-bucket", "--diagram")
@@ -142,6 +143,28 @@ def test_buckets_are_private_without_the_flag(aws_env, emulator, run_cli):
     assert all(block.values()) and len(block) == 4
     with pytest.raises(s3.exceptions.ClientError, match="NoSuchBucketPolicy"):
         s3.get_bucket_policy(Bucket=name)
+    assert run_cli("teardown", "--yes").code == 0
+
+
+def test_reprovisioning_a_public_bucket_without_the_flag_makes_it_private(aws_env, emulator, run_cli):
+    name = unique("repub")
+    assert run_cli("provision", "bucket", "--name", name, "--public-read", "--yes").code == 0
+    s3 = boto3.client("s3", endpoint_url=emulator.url, region_name="us-east-1")
+    s3.put_object(Bucket=name, Key="data/a.txt", Body=b"kept")
+    plan = run_cli("provision", "bucket", "--name", name, "--dry-run")
+    said = " ".join(plan.err.split())
+    assert plan.code == 0 and "update" in said and "make it private" in said and "left as is" not in said, said
+    r = run_cli("provision", "bucket", "--name", name, "--yes")
+    assert r.code == 0, r.err
+    block = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
+    assert all(block.values()) and len(block) == 4
+    with pytest.raises(s3.exceptions.ClientError, match="NoSuchBucketPolicy"):
+        s3.get_bucket_policy(Bucket=name)
+    assert s3.get_object(Bucket=name, Key="data/a.txt")["Body"].read() == b"kept"
+    # and back: --public-read again is an update row too
+    again = run_cli("provision", "bucket", "--name", name, "--public-read", "--yes")
+    assert again.code == 0 and "update" in again.err
+    assert json.loads(s3.get_bucket_policy(Bucket=name)["Policy"])["Statement"]
     assert run_cli("teardown", "--yes").code == 0
 
 

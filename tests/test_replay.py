@@ -76,7 +76,13 @@ def test_shipped_captures_replay_offline(run_cli):
     fh = run_cli("produce", "replay", str(root / "finnhub.jsonl.gz"), "--speed", "max", "--sink", "null")
     assert fh.code == 0, fh.err
     said = flat(fh.err)
-    assert "Invalid symbol" in said and "errors 1" in said and "malformed 0" in said
+    # the capture holds an error frame on purpose: said as recorded, not as a warning or an error now
+    assert "Invalid symbol" in said and "recorded provider errors 1" in said and "malformed 0" in said
+    assert "warning" not in said and "error frame recorded in the capture" in said
+    whole = run_cli("produce", "replay", str(root / "binance.jsonl.gz"), "--speed", "max", "--sink", "null")
+    said = flat(whole.err)
+    assert whole.code == 0 and "warning" not in said and "recorded provider errors 1" in said, said
+    assert "unknown stream name" in said and " errors 1" not in said.replace("provider errors 1", "")
     bn = run_cli("produce", "replay", str(root / "binance.jsonl.gz"), "--speed", "max", "--count", "5", "--quiet")
     assert bn.code == 0 and [json.loads(x)["source"] for x in bn.out.splitlines()] == ["binance"] * 5
 

@@ -50,6 +50,7 @@ def test_missing_topic_is_one_line_and_create_topic_makes_it(run_cli, kafka_brok
     r = run_cli("produce", "synthetic", "--sink", "kafka", "--topic", topic, "--bootstrap", kafka_broker.bootstrap,
                 "--count", "50", "--create-topic", "--partitions", "3")
     assert r.code == 0, r.err
+    assert f"created Kafka topic {topic} (3 partitions, the broker's default replication) at {kafka_broker.bootstrap}" in " ".join(r.err.split())
     from kafka import KafkaAdminClient
 
     admin = KafkaAdminClient(bootstrap_servers=kafka_broker.bootstrap)

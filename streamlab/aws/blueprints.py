@@ -175,7 +175,8 @@ def iam(role: str, policy: str, least_privilege: bool, stream: Optional[str], na
 
 def _firehose_parts(bp: Blueprint, name: str, bucket_name: str, prefix: str, arns: Arns, bucket_existing: str) -> Spec:
     """Bucket (if missing), role + policy + attachment for Firehose, and the delivery stream."""
-    b = bp.add(Spec("s3-bucket", bucket_name, {"public_read": False}, existing=bucket_existing))
+    # public_read None: a new bucket is private, an existing one of streamlab's is left as it is
+    b = bp.add(Spec("s3-bucket", bucket_name, {"public_read": None}, existing=bucket_existing))
     doc = policy_document([
         {
             "Sid": "StreamlabFirehoseToS3",

@@ -186,6 +186,10 @@ def provision(aws, specs: list[Spec], *, yes: bool = False, dry_run: bool = Fals
                                **kind_options)
 
 
+#: where a `--diagram` can be seen as a picture
+MERMAID_HINT = "render it: paste it into https://mermaid.live, or put it in a ```mermaid block of a GitHub markdown file"
+
+
 def provision_blueprint(aws, build, *, yes: bool = False, dry_run: bool = False, diagram: bool = False,
                         ask: Optional[Ask] = None, **kind_options) -> list[Applied]:
     """What `streamlab provision <kind>` runs: plan `build(arns) -> Blueprint` (see
@@ -200,6 +204,7 @@ def provision_blueprint(aws, build, *, yes: bool = False, dry_run: bool = False,
     if diagram:
         bp = build(Arns(region=settings.effective_region, account="123456789012"))
         print(bp.mermaid(), end="")
+        console.info(MERMAID_HINT)  # stderr: stdout stays the diagram alone, ready to redirect
         return []
     target = Target.open(aws, **kind_options)
     bp = build(Arns(region=target.scope.region, account=target.scope.account or "123456789012"))

@@ -63,7 +63,7 @@ SINK_OPTIONS = (
     click.option("--cache", default=None, metavar="redis://HOST:PORT/DB", help="Where --sink redis keeps the latest price per symbol (read it with `streamlab prices`). Password: REDIS_PASSWORD. [env: STREAMLAB_CACHE_URL; default: the server of `streamlab local up --redis`]"),
     click.option("--checkpoint", default=None, metavar="DIR", help="Checkpoint folder; reuse it to continue where the last run stopped. Required when --path is not local. [default: <path>/_checkpoint, else a temporary one]"),
     click.option("--trigger", default="5s", show_default=True, help="Batch interval (5s, 500ms, 1m) or available-now (read the backlog, then stop)."),
-    click.option("--timeout", type=FiniteFloat(min=0), default=None, metavar="SECONDS", help="Stop after this many seconds (committed batches are kept)."),
+    click.option("--timeout", type=FiniteFloat(min=0), default=None, metavar="SECONDS", help="Stop after this many seconds of streaming, counted from when the queries start: Spark's start-up is not included (it is printed apart). Committed batches are kept."),
     click.option("--quiet", "-q", is_flag=True, help="No table or progress; errors and nothing else."),
     click.option("--dashboard", is_flag=True, help="Also serve the live dashboard of --path on 127.0.0.1 while consume runs (see `streamlab dashboard`)."),
     click.option("--dashboard-port", type=click.IntRange(0, 65535), default=8050, show_default=True, help="Port of --dashboard (0: any free port)."),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import shlex
+import sys
 from pathlib import Path
 
 import click
@@ -39,4 +42,6 @@ def command(duration: float, rate: float, output: Path, lab: str, runs: int) -> 
     console.info(f"Parquet output: {r.output}/trades and {r.output}/windows")
     if r.chart is not None:
         console.info(f"candlesticks of the windows: {r.chart}")
-    console.info("read it back: python -c \"import pyarrow.parquet as pq; print(pq.read_table('streamlab-output/windows').to_pandas())\"")
+    # this interpreter (the venv's, which has pyarrow), not whatever `python` is on PATH
+    code = f"import pyarrow.parquet as pq; print(pq.read_table({json.dumps(str(r.output / 'windows'))}).to_pandas())"
+    console.info(f"read it back: {shlex.join([sys.executable, '-c', code])}  (or: streamlab chart candles --path {shlex.quote(str(r.output))})")

@@ -23,7 +23,8 @@ def command() -> None:
 def diagram_option(func: Callable) -> Callable:
     return click.option(
         "--diagram", is_flag=True,
-        help="Print a Mermaid flowchart of the planned resources and their data/alert flows on stdout, and stop (no AWS calls).",
+        help="Print a Mermaid flowchart of the planned resources and their data/alert flows on stdout, and stop (no AWS calls). "
+             "Render it at https://mermaid.live or in a ```mermaid block on GitHub.",
     )(func)
 
 

@@ -23,6 +23,7 @@ from typing import Any, Optional
 
 import click
 
+from streamlab import console
 from streamlab.errors import ConfigError, ResourceNotFound, StreamlabError
 from streamlab.kafka.diagnose import KafkaLogCapture, connect, preflight
 from streamlab.kafka.settings import (
@@ -150,12 +151,15 @@ class KafkaSink(Sink):
             try:
                 admin.create_topics({self.topic: {"num_partitions": partitions, "replication_factor": -1}}, wait_for_metadata=True)
             except TopicAlreadyExistsError:
-                pass  # created meanwhile by someone else: fine
+                console.info(f"Kafka topic {self.topic} appeared meanwhile at {self.sec.bootstrap}: using it")
+                return  # created meanwhile by someone else: fine
             except Exception as exc:
                 raise ConfigError(
                     f"could not create Kafka topic {self.topic} at {self.sec.bootstrap}: {scrub(str(exc), self.sec)}",
                     "check that your user may create topics, or ask for the topic to be created",
                 ) from None
+            plural = "s" if partitions != 1 else ""
+            console.info(f"created Kafka topic {self.topic} ({partitions} partition{plural}, the broker's default replication) at {self.sec.bootstrap}")
         finally:
             admin.close()
 

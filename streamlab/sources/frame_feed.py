@@ -45,6 +45,9 @@ class FrameFeed(Source):
         self.n_reconnects = 0
         self.n_malformed = 0
         self.n_errors = 0
+        #: set by `replay`: an error frame is then one the capture recorded (the shipped captures hold
+        #: one on purpose), shown as a note and counted as `recorded provider errors`, not a warning
+        self.replaying = False
         self._shown_errors: set[str] = set()
         self._malformed: Optional[SetAside] = None
         #: where malformed frames go (created on the first one)
@@ -71,7 +74,10 @@ class FrameFeed(Source):
             msg = str(exc)
             if msg not in self._shown_errors:  # show each distinct error once, count all
                 self._shown_errors.add(msg)
-                console.warn(f"{self.name} says: {msg}")
+                if self.replaying:
+                    console.info(f"{self.name} error frame recorded in the capture, replayed as recorded: {msg}")
+                else:
+                    console.warn(f"{self.name} says: {msg}")
             return []
         self.n_records += len(out)
         return out
@@ -91,7 +97,7 @@ class FrameFeed(Source):
             "malformed": self.n_malformed,
         }
         if self.n_errors:
-            out["errors"] = self.n_errors
+            out["recorded provider errors" if self.replaying else "errors"] = self.n_errors
         return out
 
     def close(self) -> None:

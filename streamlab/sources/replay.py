@@ -55,6 +55,7 @@ class ReplaySource(Source):
             raise ConfigError(f"{self.capture.path} was recorded from {self.capture.source!r}, which replay cannot parse",
                               "replay captures of: " + ", ".join(n for n, c in SOURCES.items() if issubclass(c, FrameFeed)))
         self.feed = cls(settings, for_replay=True, raw=bool(self.opts.get("raw")), clock=self.clock)
+        self.feed.replaying = True
 
     def records(self) -> Iterator[Record]:
         from streamlab.sources.frame_feed import Reconnect

@@ -26,10 +26,16 @@ def explain_source_failure(source: str, req, text: str):
     return None
 
 
+#: how an interrupted batch's error reads (the JVM's words, or Py4J's for a foreachBatch in Python)
+INTERRUPTED = re.compile(r"InterruptedException|InterruptedIOException|ClosedByInterrupt|interrupted|cancelled|StackOverflowError")
+
+
 def raise_failure(queries, explain=None) -> None:
     """Raise the first failed query's error (after `explain(text)` had a chance to word it)."""
     for q in queries:
         exc = q.exception()
+        if exc is not None and getattr(q, "stopped_mid_batch", False) and INTERRUPTED.search(str(getattr(exc, "desc", None) or exc)):
+            continue  # the batch the stop interrupted (see `queries.stop`): what it committed is kept
         if exc is not None:
             better = explain(str(getattr(exc, "desc", None) or exc)) if explain else None
             if better is not None:

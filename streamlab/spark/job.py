@@ -36,7 +36,7 @@ from streamlab import console
 from streamlab.spark.failures import explain_source_failure, raise_failure
 from streamlab.spark.open_windows import OpenWindows, run_end
 from streamlab.spark.outputs import check_bucket, choose_output
-from streamlab.spark.queries import records_query, stop, wait, windows_checkpoint, windows_query
+from streamlab.spark.queries import records_query, stop_all, wait, windows_checkpoint, windows_query
 from streamlab.spark.reader_errors import ReaderErrors
 from streamlab.spark.readers import READERS, Reader
 from streamlab.spark.relay import relay_stream
@@ -58,6 +58,8 @@ class ConsumeSummary:
     outputs: dict = field(default_factory=dict)
     skipped: int = 0  # records that hold no data and nothing wrong (a Finnhub ping)
     open_windows: Optional[OpenWindows] = None  # a bounded run's windows not closed yet (see open_windows)
+    startup: float = 0.0  # seconds from the call to the queries' start (Spark's start-up): not in `elapsed`
+    stopping: float = 0.0  # seconds the queries took to stop (waiting for a batch in flight): not in `elapsed`
 
     def line(self) -> str:
         parts = [
@@ -74,7 +76,8 @@ class ConsumeSummary:
             parts.append(f"{self.windows_updated:,} window updates shown")
         if self.open_windows is not None:
             parts.append(self.open_windows.describe())
-        return f"done ({self.reason}) in {self.elapsed:.1f}s: " + ", ".join(parts)
+        took = f"done ({self.reason}) after {self.elapsed:.1f}s of streaming"
+        return f"{took} (Spark start-up {self.startup:.1f}s, stopping {self.stopping:.1f}s): " + ", ".join(parts)
 
 
 def run_consume(request: ConsumeRequest, *, aws=None, spark=None, out=None,
@@ -102,10 +105,12 @@ def run_consume(request: ConsumeRequest, *, aws=None, spark=None, out=None,
 
         PriceCache.open(request.settings, request.cache).close()  # unreachable: exit 5 before Spark starts
     dash, temp_checkpoint = None, None
+    begun = time.monotonic()
     try:
         dash = _start_dashboard(request) if request.dashboard else None  # a taken port fails before Spark starts
         checkpoint, temp_checkpoint = _checkpoint(request)
         run = _prepare(request, source, aws, spark or _start_spark(request), checkpoint, out)
+        run.startup = time.monotonic() - begun
         reason = _run_queries(run, stop_when)
         if reason in BOUNDED and run.windows and not run.ctx.dataset.has_top:
             run.open_windows = _open_windows(run)
@@ -160,7 +165,10 @@ class _Run:
     queries: list = field(default_factory=list)
     windows_queries: dict = field(default_factory=dict)  # windows output mode -> its query
     open_windows: Optional[OpenWindows] = None
-    started: float = 0.0
+    startup: float = 0.0  # seconds before the queries started (Spark's start-up, the source's checks)
+    started: float = 0.0  # monotonic: the queries started (`--timeout` counts from here)
+    ended: float = 0.0  # monotonic: stopping began
+    stopping: float = 0.0  # seconds the stop took
 
     def start_records(self) -> None:
         self.queries.append(records_query(self.spark, self.src.df, self.writers, self.ctx, self.checkpoint,
@@ -203,7 +211,7 @@ def _prepare(request: ConsumeRequest, source, aws, spark, checkpoint: str, out) 
     dataset = request.make_dataset()
     ctx = WriteContext(dataset=dataset, stats=Stats(), path=request.out_path, quiet=request.quiet,
                        partition_by=tuple(request.partition_by), name=request.name, spark=spark,
-                       cache_url=request.cache, settings=request.settings)
+                       cache_url=request.cache, settings=request.settings, live=request.spark_trigger is not None)
     if request.out_path:
         ctx.output = choose_output(spark, aws, request.out_path, request.file_sink)
     writers = [WRITERS[s](ctx, out=out) if s == "console" and out is not None else WRITERS[s](ctx) for s in request.sink]
@@ -234,7 +242,8 @@ def _prepare(request: ConsumeRequest, source, aws, spark, checkpoint: str, out) 
 
 
 def _run_queries(run: _Run, stop_when: Optional[Callable[[Stats], bool]]) -> str:
-    """Start the queries, wait (see `queries.wait`), stop them all; returns why the run ended."""
+    """Start the queries, wait (see `queries.wait`), stop them all; returns why the run ended.
+    `--timeout` counts from the queries' start: Spark's start-up is not in it (it is shown apart)."""
     request, trigger = run.request, run.request.spark_trigger
     run.started = time.monotonic()
     deadline = None if request.timeout is None else run.started + request.timeout
@@ -244,6 +253,8 @@ def _run_queries(run: _Run, stop_when: Optional[Callable[[Stats], bool]]) -> str
         if run.windows and trigger is not None:
             run.start_windows()
         if not request.quiet:
+            limit = "" if request.timeout is None else f"; --timeout {request.timeout:g}s counts from now"
+            console.info(f"Spark ready after {run.startup:.1f}s{limit}")
             what = ", ".join(w.describe() for w in run.writers)
             when = "until the backlog is read" if trigger is None else f"every {request.trigger}"
             console.info(f"waiting for data ({what}; batches {when}; Ctrl-C stops)")
@@ -253,8 +264,9 @@ def _run_queries(run: _Run, stop_when: Optional[Callable[[Stats], bool]]) -> str
             run.start_windows()
             reason = wait(run.queries, deadline, until)
     finally:
-        for q in run.queries:
-            stop(q)
+        run.ended = time.monotonic()
+        stop_all(run.queries)
+        run.stopping = time.monotonic() - run.ended
     return reason
 
 
@@ -288,8 +300,8 @@ def _summary(run: _Run, reason: str) -> ConsumeSummary:
     summary = ConsumeSummary(
         batches=stats.batches, input_rows=stats.input_rows, trades=stats.trades, quarantined=stats.quarantined, skipped=stats.skipped,
         windows_written=stats.windows_written, windows_updated=stats.windows_updated,
-        elapsed=time.monotonic() - run.started, reason=reason, reader=run.src.description, outputs=outputs,
-        open_windows=run.open_windows,
+        elapsed=run.ended - run.started, startup=run.startup, stopping=run.stopping, reason=reason, reader=run.src.description,
+        outputs=outputs, open_windows=run.open_windows,
     )
     if not run.request.quiet:
         console.info(summary.line())

@@ -4,8 +4,9 @@
 `relay`), hand the good rows to every writer. `windows_query`: one per output mode the writers
 need, over the relay. `wait` blocks until the queries end, a deadline passes, a condition holds, a
 query fails, or Ctrl-C/SIGTERM (SIGTERM is turned into Ctrl-C for the wait, main thread only).
-`stop` stops between batches when it can. Either way the checkpoint keeps exactly what was
-committed: a run with the same checkpoint continues there.
+`stop` stops between batches when it can; `stop_all` stops them all with the JVM's stderr muted.
+Either way the checkpoint keeps exactly what was committed: a run with the same checkpoint
+continues there.
 """
 
 from __future__ import annotations
@@ -115,6 +116,17 @@ def sigterm_as_interrupt():
     return lambda: signal.signal(signal.SIGTERM, previous)
 
 
+def stop_all(queries, grace: float = STOP_GRACE_SECONDS) -> None:
+    """Stop every query (see `stop`) with the JVM's stderr muted meanwhile (see `jvm_output`): an
+    interrupted batch must not print a Java stack trace. A query that failed for another reason
+    still says so, through `StreamingQuery.exception()` (`failures.raise_failure`)."""
+    from streamlab.spark.jvm_output import while_stopping
+
+    with while_stopping():
+        for q in queries:
+            stop(q, grace)
+
+
 def stop(query, grace: float = STOP_GRACE_SECONDS) -> None:
     """Stop between batches when possible: interrupting a batch makes Spark 4.3 print a long
     StackOverflowError (it regex-matches the huge interruption message) and wastes the batch's work.
@@ -124,6 +136,9 @@ def stop(query, grace: float = STOP_GRACE_SECONDS) -> None:
         while query.isActive and query.status.get("isTriggerActive") and time.monotonic() < deadline:
             time.sleep(0.1)
         if query.isActive:
+            # still in a batch after the grace: the stop interrupts it (see `jvm_output`), and an
+            # error that says so is the stop itself, not a failure (`failures.raise_failure`)
+            query.stopped_mid_batch = bool(query.status.get("isTriggerActive"))
             query.stop()
     except Exception:  # stopping is best effort
         pass

@@ -71,7 +71,8 @@ def get_session(app_name: str = "streamlab", *, master: Optional[str] = None, ex
         "spark.sql.streaming.forceDeleteTempCheckpointLocation": "true",
     }
     if not under_spark_submit():
-        builder = builder.master(master or os.environ.get("STREAMLAB_SPARK_MASTER", "local[*]"))
+        master = master or os.environ.get("STREAMLAB_SPARK_MASTER", "local[*]")
+        builder = builder.master(master)
         conf.update(
             {
                 "spark.driver.host": "127.0.0.1",
@@ -87,6 +88,10 @@ def get_session(app_name: str = "streamlab", *, master: Optional[str] = None, ex
     conf.update(extra_conf or {})
     for key, value in conf.items():
         builder = builder.config(key, value)
+    if not under_spark_submit():  # our own JVM: its stderr goes through a relay that stop can mute
+        from streamlab.spark import jvm_output
+
+        jvm_output.launch(conf, master, app_name)
     spark = builder.getOrCreate()
     if not under_spark_submit():
         spark.sparkContext.setLogLevel("ERROR")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
+from streamlab import console
 from streamlab.aws.resources.base import TAG_CREATED_BY, CREATED_BY, Found, ResourceKind, Spec
 from streamlab.aws.resources.common import ours
 from streamlab.errors import ConfigError, StreamlabError
@@ -25,6 +26,15 @@ PROVISIONED = "PROVISIONED"
 ON_DEMAND = "ON_DEMAND"
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+
+#: AWS's default shard quota per account and region (Service Quotas, "Shards per Region"): 500 in
+#: these three regions, 200 in every other; a quota increase request raises it
+SHARD_QUOTA_500_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
+SHARD_QUOTA_ELSEWHERE = 200
+
+
+def default_shard_quota(region: str) -> int:
+    return 500 if region in SHARD_QUOTA_500_REGIONS else SHARD_QUOTA_ELSEWHERE
 
 
 class KinesisStream(ResourceKind):
@@ -55,6 +65,17 @@ class KinesisStream(ResourceKind):
         params: dict[str, Any] = {"mode": ON_DEMAND} if on_demand else {"mode": PROVISIONED, "shards": int(shards or 1)}
         params["retention_hours"] = retention
         return Spec(self.kind, spec.name, params, existing=spec.existing)
+
+    def check(self, spec: Spec, planned: set[tuple[str, str]]) -> None:
+        """Warn (before the plan) when --shards is above the account's default shard quota: AWS
+        refuses the create unless the quota was raised, and every shard is billed."""
+        shards = spec.params.get("shards")
+        region = self.aws.region
+        quota = default_shard_quota(region)
+        if shards is not None and shards > quota:
+            console.warn(f"--shards {shards} is above the default Kinesis quota of {quota} shards per account in {region} "
+                         "(all streams together): AWS refuses the stream unless the quota was raised "
+                         "(Service Quotas -> Kinesis Data Streams -> Shards per Region)")
 
     def details(self, params: dict[str, Any]) -> str:
         retention = int(params.get("retention_hours") or DEFAULT_RETENTION)

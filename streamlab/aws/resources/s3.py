@@ -5,6 +5,9 @@
   objects) to principals that signed their request, i.e. any authenticated AWS account, never an
   anonymous caller, and never a write. For that the two policy-related block settings are turned off
   (AWS counts any `"AWS": "*"` grant as public); the two ACL-related ones stay on.
+- Re-provisioning a public bucket without `--public-read` makes it private again (an `update` row
+  in the plan: streamlab's read statements leave the policy, the four blocks go back on); with
+  `--public-read` a private bucket of streamlab's becomes readable the same way.
 - Deleting empties the bucket first (every object version and delete marker); `teardown
   --keep-bucket` skips buckets altogether.
 - Cost: storage is billed per GB-month ($0.023 in us-east-1) plus requests; at rest an empty lab
@@ -82,7 +85,8 @@ class S3Bucket(ResourceKind):
 
     def normalise(self, spec: Spec) -> Spec:
         validate_bucket_name(spec.name)
-        return Spec(self.kind, spec.name, {"public_read": bool(spec.params.get("public_read"))}, existing=spec.existing)
+        public = spec.params.get("public_read")  # None: whatever it is (the bucket a Firehose writes to)
+        return Spec(self.kind, spec.name, {"public_read": None if public is None else bool(public)}, existing=spec.existing)
 
     def details(self, params: dict[str, Any]) -> str:
         if params.get("public_read"):
@@ -156,6 +160,27 @@ class S3Bucket(ResourceKind):
             merged = {**found.tags, **missing}  # PutBucketTagging replaces the whole set
             self.client.put_bucket_tagging(Bucket=found.name, Tagging={"TagSet": tag_list(merged)})
             found.tags.update(missing)
+
+    def updatable(self, found: Found, spec: Spec) -> Optional[str]:
+        was, want = bool(found.params.get("public_read")), spec.params.get("public_read")
+        if want is None or was == bool(want):
+            return None
+        if was:
+            return "make it private (asked without --public-read): remove the read policy, block public access"
+        return "make it readable by authenticated AWS accounts (--public-read)"
+
+    def update(self, spec: Spec, found: Found) -> None:
+        """public -> private: drop streamlab's read statements (other statements stay); `configure`
+        then puts the blocks back on. private -> public: `configure` does it all."""
+        if spec.params.get("public_read"):
+            return
+        policy = unless_missing(lambda: json.loads(self.client.get_bucket_policy(Bucket=spec.name)["Policy"]), "NoSuchBucketPolicy")
+        rest = [st for st in (policy or {}).get("Statement", []) if not str(st.get("Sid", "")).startswith(READ_SID)]
+        if rest:
+            self.client.put_bucket_policy(Bucket=spec.name, Policy=canonical_json({**policy, "Statement": rest}))
+        elif policy is not None:
+            self.client.delete_bucket_policy(Bucket=spec.name)
+        found.params["public_read"] = False
 
     def _block_public(self, public_read: bool, name: str) -> None:
         self.client.put_public_access_block(

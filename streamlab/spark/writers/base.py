@@ -41,6 +41,7 @@ class WriteContext:
     spark: Any = None
     cache_url: Optional[str] = None  # redis sink: the cache (checked by the request)
     settings: Any = None  # redis sink: REDIS_PASSWORD
+    live: bool = True  # batches on a processing-time trigger (not available-now, whose windows come after all records)
 
 
 def write_quarantine(ctx: WriteContext, bad, batch_id: int, count: int) -> None:

@@ -36,11 +36,25 @@ class ConsoleWriter(Writer):
                 old = self.prices.get(row["symbol"])
                 if old is None or (row["event_ts"] or 0) >= (old["event_ts"] or 0):
                     self.prices[row["symbol"]] = row
-        if d.has_windows or self.ctx.quiet:
+        if self.ctx.quiet:
+            return
+        if d.has_windows:
+            if not self.latest and self.ctx.live:  # no windows table yet: show what this batch read meanwhile
+                self._preview(good, batch_id)
             return
         n = good.count()
         rows = [r.asDict() for r in good.select(*d.table_columns).limit(self.sample_rows).collect()]
         self.out.print(self.rows_table(f"batch {batch_id}: {n:,} rows (first {len(rows)} shown)", d.table_columns, rows))
+
+    def _preview(self, good, batch_id: int) -> None:
+        """A windowed dataset's rows, until the windows query's first result: its first (stateful)
+        batch can take 20-30 s on 2 busy cores, and a short run would otherwise show no table at
+        all. So the first table comes with the first batch."""
+        cols = [c for c, _ in self.ctx.dataset.record_columns if c != "position"][:5]
+        n = good.count()
+        rows = [r.asDict() for r in good.select(*cols).limit(3).collect()]
+        title = f"batch {batch_id}: {n:,} rows read (first {len(rows)} shown); the windows table follows once Spark has aggregated them"
+        self.out.print(self.rows_table(title, cols, rows))
 
     def on_windows(self, windows, batch_id: int) -> None:
         rows = windows.collect()
@@ -53,7 +67,8 @@ class ConsoleWriter(Writer):
         self.ctx.stats.add(windows_updated=len(rows))
         self._forget_old()
         if not self.ctx.quiet:
-            self.out.print(self.table(batch_id, len(rows)))
+            changed = {tuple(r[k] for k in key) for r in rows}
+            self.out.print(self.table(batch_id, changed))
             if self.prices:
                 cols = self.ctx.dataset.latest_columns
                 self.out.print(self.rows_table("latest price per symbol", cols, [self.prices[s] for s in sorted(self.prices)]))
@@ -85,14 +100,18 @@ class ConsoleWriter(Writer):
             for k in keys[self.rows_per_key :]:
                 del self.latest[k]
 
-    def table(self, batch_id: int, changed: int):
+    def table(self, batch_id: int, changed: set):
+        """The table of what `latest` holds; its title counts the rows shown, and how many of them
+        this batch changed (`changed`: the window keys it updated, some maybe no longer shown)."""
         dataset = self.ctx.dataset
         if dataset.has_top:
             rows = self._top_rows()
             title = f"batch {batch_id}: top {dataset.top} hashtags per window (times UTC)"
         else:
-            rows = [self.latest[k] for k in sorted(self.latest)[: self.max_rows]]
-            title = f"batch {batch_id}: {changed} window(s) updated (times UTC)"
+            keys = sorted(self.latest)[: self.max_rows]
+            rows = [self.latest[k] for k in keys]
+            fresh = sum(k in changed for k in keys)
+            title = f"batch {batch_id}: {len(rows)} window(s) shown, {fresh} updated by this batch (times UTC)"
         return self.rows_table(title, dataset.table_columns, rows)
 
     def _top_rows(self) -> list[dict]:
@@ -112,7 +131,7 @@ class ConsoleWriter(Writer):
 
         t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
         for c in columns:
-            left = c in ("symbol", "hashtag", "product_title", "value", "key", "product_category", "position")
+            left = c in ("symbol", "hashtag", "product_title", "value", "key", "product_category", "position", "text", "user", "hashtags")
             t.add_column(c, justify="left" if left else "right", no_wrap=c != "value", max_width=60 if left else None)
         for row in rows:
             t.add_row(*(_fmt(row.get(c)) for c in columns))
