@@ -90,7 +90,7 @@ class KafkaSink(Sink):
         )
         self.delivery_timeout = float(self.opts.get("delivery_timeout") or 30.0)
         try:
-            from kafka import KafkaAdminClient, KafkaProducer
+            from kafka import KafkaAdminClient
         except ImportError:  # pragma: no cover - a core dependency
             raise ConfigError("kafka-python is not installed", 'reinstall streamlab: pip install "streamlab"') from None
         preflight(self.sec)
@@ -143,7 +143,7 @@ class KafkaSink(Sink):
             if not self.opts.get("create_topic"):
                 raise ResourceNotFound(
                     f"Kafka topic {self.topic} does not exist at {self.sec.describe()}",
-                    f"create it with --create-topic --partitions N (e.g. --create-topic --partitions 3), or check the name",
+                    "create it with --create-topic --partitions N (e.g. --create-topic --partitions 3), or check the name",
                 )
             partitions = int(self.opts.get("partitions") or 1)
             from kafka.errors import TopicAlreadyExistsError
