@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import time
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
