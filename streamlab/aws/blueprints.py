@@ -228,6 +228,19 @@ def default_bucket(namer: Namer) -> str:
     return namer.bucket("streaming-bucket")
 
 
+def _function_with_role(bp: Blueprint, arns: Arns, fn_name: str, doc: dict, handler: str, env: dict) -> Spec:
+    """A Lambda function with a role of its own and a policy attached to it (the policy's document
+    `doc`): the four resources, linked for the diagram. Returns the function's spec."""
+    pol = bp.add(Spec("iam-policy", f"{fn_name}-policy", {"document": doc}))
+    role = bp.add(Spec("iam-role", f"{fn_name}-role", {"service": "lambda.amazonaws.com"}))
+    policy_arn = arns.iam_policy(pol.name, IAM_PATH)
+    att = bp.add(Spec("iam-attachment", IamAttachment.name_for(role.name, policy_arn), {"role": role.name, "policy_arn": policy_arn}))
+    fn = bp.add(Spec("lambda", fn_name, {"handler": handler, "role": role.name, "env": env, "timeout": 30, "memory": 128}))
+    bp.link(_ref(pol), _ref(role), "attached to", "access", via=att)
+    bp.link(_ref(role), _ref(fn), "assumed by", "access")
+    return fn
+
+
 def ticker_pipeline(namer: Namer, arns: Arns, emails: list[str], bucket_name: Optional[str] = None,
                     prefix: str = "ticker/", schedule: str = "rate(1 minute)") -> Blueprint:
     """The serverless lab: schedule -> generator Lambda (DynamoDB prices, random walk) -> Firehose
@@ -257,22 +270,10 @@ def ticker_pipeline(namer: Namer, arns: Arns, emails: list[str], bucket_name: Op
         {"Sid": "StreamlabPublishAlerts", "Effect": "Allow", "Action": ["sns:Publish"], "Resource": arns.sns_topic(topic_name)},
         _logs_statement(notif_name, arns),
     ])
-    functions = {}
-    for fn_name, doc, handler, env in (
-        (gen_name, gen_doc, "streamlab.lambdas.ticker_generator.handler",
-         {"TABLE_NAME": table_name, "DELIVERY_STREAM": delivery_name}),
-        (notif_name, notif_doc, "streamlab.lambdas.notify.handler",
-         {"TOPIC_ARN": arns.sns_topic(topic_name), "OWNER_NAME": namer.owner}),
-    ):
-        pol = bp.add(Spec("iam-policy", f"{fn_name}-policy", {"document": doc}))
-        role = bp.add(Spec("iam-role", f"{fn_name}-role", {"service": "lambda.amazonaws.com"}))
-        policy_arn = arns.iam_policy(pol.name, IAM_PATH)
-        att = bp.add(Spec("iam-attachment", IamAttachment.name_for(role.name, policy_arn), {"role": role.name, "policy_arn": policy_arn}))
-        fn = bp.add(Spec("lambda", fn_name, {"handler": handler, "role": role.name, "env": env, "timeout": 30, "memory": 128}))
-        bp.link(_ref(pol), _ref(role), "attached to", "access", via=att)
-        bp.link(_ref(role), _ref(fn), "assumed by", "access")
-        functions[fn_name] = fn
-    gen, notif = functions[gen_name], functions[notif_name]
+    gen = _function_with_role(bp, arns, gen_name, gen_doc, "streamlab.lambdas.ticker_generator.handler",
+                              {"TABLE_NAME": table_name, "DELIVERY_STREAM": delivery_name})
+    notif = _function_with_role(bp, arns, notif_name, notif_doc, "streamlab.lambdas.notify.handler",
+                                {"TOPIC_ARN": arns.sns_topic(topic_name), "OWNER_NAME": namer.owner})
 
     dest = bp.add(Spec("lambda-destination", gen_name, {"on_failure": notif_name, "retries": 2}))
     rule = bp.add(Spec("events-rule", rule_name, {"schedule": schedule}))

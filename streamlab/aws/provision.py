@@ -40,58 +40,52 @@ def plan_provision(target: Target, specs: list[Spec], lab: str) -> Plan:
         if (spec.kind, spec.name) in seen:
             continue  # the same resource asked for twice (two --email flags alike): once is enough
         seen.add((spec.kind, spec.name))
-        kind = target.kind(spec.kind)
-        kind.check(spec, planned)
-        found = kind.get(spec.name)
-        entry = target.ledger.find(target.scope, spec.kind, spec.name)
-        if found is None:
-            plan.rows.append(
-                PlanRow("create", spec.kind, spec.name, kind.details(spec.params), kind.hourly_cost(spec.params), spec=spec, entry=entry, lab=lab)
-            )
-            continue
-        if found.state == "DELETING":
-            raise ConfigError(
-                f"{kind.label} {spec.name} is being deleted in {target.scope.describe()}",
-                "wait a minute for AWS to finish, then rerun",
-            )
-        if not owned(found, entry, kind.taggable):
-            if spec.existing == "use":
-                plan.rows.append(
-                    PlanRow("use", spec.kind, spec.name, kind.details(found.params) + " (already there, not streamlab's: used as is, never deleted)",
-                            kind.hourly_cost(found.params), spec=spec, found=found, lab=lab)
-                )
-                continue
-            raise ConfigError(
-                f"{kind.label} {spec.name} already exists in {target.scope.describe()} but streamlab did not create it "
-                "(no streamlab tag, not in the ledger)",
-                "pick another name; streamlab never modifies or deletes resources it did not create",
-            )
-        details, wanted = kind.details(found.params), kind.details(spec.params)
-        owner_lab = found.lab or (entry.lab if entry is not None else lab)
-        change = kind.updatable(found, spec) if details != wanted else None
-        if change:
-            plan.rows.append(
-                PlanRow("update", spec.kind, spec.name, f"{details}; will update: {change}", kind.hourly_cost(spec.params),
-                        spec=spec, found=found, entry=entry, lab=owner_lab)
-            )
-            continue
-        if details != wanted:
-            details += f" (asked for {wanted}: left as is)"
-        if not kind.is_ready(found):
-            details += f" [{found.state}]"
-        tags_missing = kind.taggable and any(found.tags.get(k) != v for k, v in streamlab_tags(owner_lab).items())
-        if entry is None:
-            action = "adopt"
-        elif not kind.is_ready(found) or tags_missing:
-            # Recorded by an earlier run that stopped half-way: finish its job (wait, tag, configure).
-            action = "resume"
-            details += " (will finish: wait until ready, add streamlab tags)"
-        else:
-            action = "exists"
-        plan.rows.append(
-            PlanRow(action, spec.kind, spec.name, details, kind.hourly_cost(found.params), spec=spec, found=found, entry=entry, lab=owner_lab)
-        )
+        plan.rows.append(_plan_row(target, spec, planned, lab))
     return plan
+
+
+def _plan_row(target: Target, spec: Spec, planned: set[tuple[str, str]], lab: str) -> PlanRow:
+    """What to do about one asked-for resource: create, use, update, adopt, resume or nothing (exists)."""
+    kind = target.kind(spec.kind)
+    kind.check(spec, planned)
+    found = kind.get(spec.name)
+    entry = target.ledger.find(target.scope, spec.kind, spec.name)
+    if found is None:
+        return PlanRow("create", spec.kind, spec.name, kind.details(spec.params), kind.hourly_cost(spec.params), spec=spec, entry=entry, lab=lab)
+    if found.state == "DELETING":
+        raise ConfigError(
+            f"{kind.label} {spec.name} is being deleted in {target.scope.describe()}",
+            "wait a minute for AWS to finish, then rerun",
+        )
+    if not owned(found, entry, kind.taggable):
+        if spec.existing == "use":
+            return PlanRow("use", spec.kind, spec.name, kind.details(found.params) + " (already there, not streamlab's: used as is, never deleted)",
+                           kind.hourly_cost(found.params), spec=spec, found=found, lab=lab)
+        raise ConfigError(
+            f"{kind.label} {spec.name} already exists in {target.scope.describe()} but streamlab did not create it "
+            "(no streamlab tag, not in the ledger)",
+            "pick another name; streamlab never modifies or deletes resources it did not create",
+        )
+    details, wanted = kind.details(found.params), kind.details(spec.params)
+    owner_lab = found.lab or (entry.lab if entry is not None else lab)
+    change = kind.updatable(found, spec) if details != wanted else None
+    if change:
+        return PlanRow("update", spec.kind, spec.name, f"{details}; will update: {change}", kind.hourly_cost(spec.params),
+                       spec=spec, found=found, entry=entry, lab=owner_lab)
+    if details != wanted:
+        details += f" (asked for {wanted}: left as is)"
+    if not kind.is_ready(found):
+        details += f" [{found.state}]"
+    tags_missing = kind.taggable and any(found.tags.get(k) != v for k, v in streamlab_tags(owner_lab).items())
+    if entry is None:
+        action = "adopt"
+    elif not kind.is_ready(found) or tags_missing:
+        # Recorded by an earlier run that stopped half-way: finish its job (wait, tag, configure).
+        action = "resume"
+        details += " (will finish: wait until ready, add streamlab tags)"
+    else:
+        action = "exists"
+    return PlanRow(action, spec.kind, spec.name, details, kind.hourly_cost(found.params), spec=spec, found=found, entry=entry, lab=owner_lab)
 
 
 @dataclass

@@ -28,6 +28,11 @@ def diagram_option(func: Callable) -> Callable:
     )(func)
 
 
+def plan_options(func: Callable) -> Callable:
+    """What every provision command takes: --lab, --diagram, --yes, --dry-run and the AWS options."""
+    return lab_option(diagram_option(yes_option(dry_run_option(aws_options(func)))))
+
+
 def naming_options(func: Callable) -> Callable:
     """--name-template, --first-name, --last-name -> `namer(lab, arns)` factory kwarg."""
 
@@ -62,11 +67,7 @@ def _run(settings, lab: Optional[str], build, yes: bool, dry_run: bool, diagram:
 @click.option("--on-demand", is_flag=True, help="On-demand capacity mode instead of shards ($0.04/stream-hour).")
 @click.option("--retention-hours", type=click.IntRange(24, 8760), default=None,
               help="How long records are kept (24-8760; over 24 adds $0.02/shard-hour). [default: 24]")
-@lab_option
-@diagram_option
-@yes_option
-@dry_run_option
-@aws_options
+@plan_options
 def kinesis(stream: str, shards: Optional[int], on_demand: bool, retention_hours: Optional[int], lab: Optional[str],
             diagram: bool, yes: bool, dry_run: bool, settings) -> None:
     """Create a Kinesis data stream, wait until it is ACTIVE, tag and record it."""
@@ -83,11 +84,7 @@ def kinesis(stream: str, shards: Optional[int], on_demand: bool, retention_hours
               help="Instead of --policy, create a streamlab policy allowing only a producer's/consumer's actions on --stream.")
 @click.option("--stream", default=None, metavar="NAME", help="The one Kinesis stream --least-privilege grants access to.")
 @naming_options
-@lab_option
-@diagram_option
-@yes_option
-@dry_run_option
-@aws_options
+@plan_options
 def iam(role: str, policy: str, least_privilege: bool, stream: Optional[str], namer, lab: Optional[str], diagram: bool,
         yes: bool, dry_run: bool, settings) -> None:
     """Attach a managed policy to an existing role (default: Kinesis access for EMR's EC2 role).
@@ -106,11 +103,7 @@ def iam(role: str, policy: str, least_privilege: bool, stream: Optional[str], na
 @click.option("--name", required=True, help="Bucket name (lower case, globally unique).")
 @click.option("--public-read", is_flag=True,
               help="Let any authenticated AWS account list and read objects (never write, never anonymous). Off: private.")
-@lab_option
-@diagram_option
-@yes_option
-@dry_run_option
-@aws_options
+@plan_options
 def bucket(name: str, public_read: bool, lab: Optional[str], diagram: bool, yes: bool, dry_run: bool, settings) -> None:
     """Create an S3 bucket: private, public access blocked (unless --public-read)."""
     from streamlab import console
@@ -125,11 +118,7 @@ def bucket(name: str, public_read: bool, lab: Optional[str], diagram: bool, yes:
 @click.option("--name", "--delivery-stream", "name", required=True, help="Delivery stream name (what `--sink firehose --delivery-stream` writes to).")
 @click.option("--bucket", required=True, help="Destination bucket; created (private) if missing, used as is otherwise.")
 @click.option("--prefix", default="", help="Key prefix inside the bucket, e.g. ticker/.")
-@lab_option
-@diagram_option
-@yes_option
-@dry_run_option
-@aws_options
+@plan_options
 def firehose(name: str, bucket: str, prefix: str, lab: Optional[str], diagram: bool, yes: bool, dry_run: bool, settings) -> None:
     """Create a Firehose delivery stream (DirectPut) to S3, with its IAM role, and the bucket if missing."""
     from streamlab.aws import blueprints
@@ -145,11 +134,7 @@ def firehose(name: str, bucket: str, prefix: str, lab: Optional[str], diagram: b
 @click.option("--prefix", default="ticker/", show_default=True, help="Key prefix of the ticks in the bucket.")
 @click.option("--schedule", default="rate(1 minute)", show_default=True, help="How often the generator runs (EventBridge rate/cron).")
 @naming_options
-@lab_option
-@diagram_option
-@yes_option
-@dry_run_option
-@aws_options
+@plan_options
 def ticker_pipeline(emails: tuple[str, ...], bucket: Optional[str], prefix: str, schedule: str, namer, lab: Optional[str],
                     diagram: bool, yes: bool, dry_run: bool, settings) -> None:
     """The serverless lab in one command: DynamoDB prices, a scheduled generator Lambda -> Firehose -> S3,
@@ -165,11 +150,7 @@ def ticker_pipeline(emails: tuple[str, ...], bucket: Optional[str], prefix: str,
 @click.option("--email", "emails", multiple=True, metavar="ADDRESS", help="Mail the alerts to this address (repeatable); AWS asks each to confirm.")
 @click.option("--topic", default=None, metavar="NAME", help="Name of the SNS topic. [default: the name template's, for service price-alerts: streamlab-price-alerts]")
 @naming_options
-@lab_option
-@diagram_option
-@yes_option
-@dry_run_option
-@aws_options
+@plan_options
 def alerts(emails: tuple[str, ...], topic: Optional[str], namer, lab: Optional[str], diagram: bool, yes: bool, dry_run: bool,
            settings) -> None:
     """An SNS topic for `streamlab alert --notify sns:TOPIC`, with an email subscription per --email:
