@@ -89,6 +89,10 @@ class _Symbol:
     span_ms: int  # the longest period among its change rules (0: thresholds only)
     times: list[int] = field(default_factory=list)
     prices: list[Decimal] = field(default_factory=list)
+    tracks: list[_Track] = field(default_factory=list)  # one per rule in `rules`, in that order
+
+    def __post_init__(self) -> None:
+        self.tracks = [_Track() for _ in self.rules]
 
     def add(self, t: int, price: Decimal) -> bool:
         """Insert in event-time order; True when the record is late (older than the latest)."""
@@ -131,7 +135,6 @@ class Evaluator:
         self.rules = list(rules)
         self.cooldown_ms = max(0, int(cooldown_ms or 0))
         self._symbols: dict[str, _Symbol] = {}
-        self._tracks: dict[tuple[int, str], _Track] = {}
         self.stats = EvaluatorStats()
 
     def latest(self, symbol: str) -> Optional[tuple[int, Decimal]]:
@@ -149,9 +152,9 @@ class Evaluator:
             return []
         if s.add(int(event_time), _dec(price)):
             self.stats.late += 1
-        return [a for i, rule in s.rules if (a := self._evaluate(i, rule, symbol, s)) is not None]
+        return [a for (_, rule), track in zip(s.rules, s.tracks) if (a := self._evaluate(rule, track, symbol, s)) is not None]
 
-    def _evaluate(self, index: int, rule: Rule, symbol: str, s: _Symbol) -> Optional[Alert]:
+    def _evaluate(self, rule: Rule, track: _Track, symbol: str, s: _Symbol) -> Optional[Alert]:
         t, price = s.times[-1], s.prices[-1]
         ref_t: Optional[int] = None
         change: Optional[Decimal] = None
@@ -166,7 +169,6 @@ class Evaluator:
         else:
             reference = rule.threshold
             holds = rule.holds(price)
-        track = self._tracks.setdefault((index, symbol), _Track())
         state = self._transition(track, holds, t)
         if state is None:
             return None
