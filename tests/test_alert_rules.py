@@ -187,3 +187,52 @@ def test_symbols_without_rules_keep_nothing():
     for i in range(100):
         assert ev.observe("DOGEUSDT", 1, T0 + i) == []
     assert ev._symbols["DOGEUSDT"].times == []
+
+
+# -- the float path: the same answers as Decimal ---------------------------------------------------
+def alerts_both_ways(rules, prices, cooldown_ms=0):
+    """The alerts (as dicts, with their Decimal numbers) and stats of the default evaluator and of one
+    deciding every rule in Decimal; asserts they are the same."""
+    got = []
+    for exact in (False, True):
+        ev = Evaluator([parse_rule(r) for r in rules], cooldown_ms, exact=exact)
+        out = [(a.to_dict(), repr(a)) for p in prices for a in ev.observe(*p)]
+        got.append((out, ev.stats))
+    assert got[0] == got[1]
+    return got[0][0]
+
+
+def test_floats_decide_as_decimal_does_at_and_around_the_thresholds():
+    # moves that are exact in Decimal but not in binary: 0.3 - 0.1 is 0.19999999999999998 as floats
+    assert len(alerts_both_ways(["X change >= 0.2 in 1h", "X change > 0.2 in 1h"], [("X", "0.1", T0), ("X", "0.3", T0 + M)])) == 1
+    # (3.3 - 3) / 3 * 100 is 9.999999999999996 as floats, exactly 10 in Decimal
+    got = alerts_both_ways(["X change% >= 10 in 1h", "X change% < 10 in 1h"], [("X", 3, T0), ("X", "3.3", T0 + M)])
+    assert [(a["state"], a["rule"]) for a, _ in got] == [("fired", "X change% < 10 in 1h"), ("fired", "X change% >= 10 in 1h"),
+                                                         ("cleared", "X change% < 10 in 1h")]
+    # prices that differ from the threshold past a double's 17 digits
+    near = [("X", "4000.0000000000000000001", T0), ("X", "3999.9999999999999999999", T0 + 1), ("X", "4000", T0 + 2),
+            ("X", "4000.0000000000000000001", T0 + 3)]
+    got = alerts_both_ways(["X > 4000", "X >= 4000", "X < 4000", "X <= 4000"], near)
+    assert [(a["state"][0], a["rule"][2:]) for a, _ in got] == [
+        ("f", "> 4000"), ("f", ">= 4000"),  # 4000.0000000000000000001
+        ("c", "> 4000"), ("c", ">= 4000"), ("f", "< 4000"), ("f", "<= 4000"),  # 3999.9999999999999999999
+        ("f", ">= 4000"), ("c", "< 4000"),  # 4000
+        ("f", "> 4000"), ("c", "<= 4000")]  # 4000.0000000000000000001
+    # beyond a double's range, a reference of 0, negative prices
+    odd = [("X", "1E+400", T0), ("X", "-1E+400", T0 + 1), ("X", "1E-400", T0 + 2), ("X", 0, T0 + 3), ("X", "2E-400", T0 + 4),
+           ("X", -5, T0 + 5), ("X", 0, T0 + 6), ("X", 7, T0 + 7)]
+    alerts_both_ways(["X > 0", "X < 0", "X >= 0", "X change > 0 in 1h", "X change >= 0 in 1s", "X change% > 0 in 1h",
+                      "X change% >= 100 in 1s", "X change% > 1000000 in 1s"], odd)
+
+
+def test_floats_decide_as_decimal_does_on_random_walks():
+    import random
+
+    rng = random.Random(15)
+    rules = [f"X {op} {v}" for op in ("<", "<=", ">", ">=") for v in ("1", "1.1", "0.7")]
+    rules += [f"X {kind} {op} {v} in {p}" for kind in ("change", "change%") for op in ("<", "<=", ">", ">=")
+              for v in ("0", "0.1", "0.3", "10", "33.3") for p in ("2s", "1m")]
+    for digits in (1, 2, 20):  # on a coarse grid prices and moves hit the thresholds exactly, often
+        prices = [("X", Decimal(rng.randint(0, 20 * 10 ** digits)).scaleb(-digits), T0 + i * 1000 + rng.choice((0, 0, 0, -1500)))
+                  for i in range(1500)]
+        assert len(alerts_both_ways(rules, prices, cooldown_ms=rng.choice((0, 5000)))) > 100

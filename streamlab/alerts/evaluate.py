@@ -74,13 +74,47 @@ class Alert:
         }
 
 
-@dataclass
 class _Track:
     """Where one (rule, symbol) stands."""
 
-    active: bool = False
-    announced: bool = False
-    last_fired: Optional[int] = None
+    __slots__ = ("active", "announced", "last_fired")
+
+    def __init__(self) -> None:
+        self.active = False
+        self.announced = False
+        self.last_fired: Optional[int] = None
+
+
+#: the float path's margin: a float result within REL_MARGIN (relative to the magnitudes involved)
+#: plus ABS_MARGIN of its threshold is decided in Decimal instead. Doubles carry ~1e-16 relative
+#: error per operation, so 1e-9 leaves seven orders of magnitude to spare.
+REL_MARGIN, ABS_MARGIN = 1e-9, 1e-300
+#: a change% reference smaller than this (as a float) is decided in Decimal (no float underflow)
+MIN_FLOAT_REFERENCE = 1e-200
+_NAN = float("nan")
+
+
+class _Check:
+    """One rule as one symbol evaluates it: the threshold as a float, and `source`, the index of
+    the value it compares among the ones `_Symbol.values` computes per record."""
+
+    __slots__ = ("rule", "track", "source", "threshold", "margin", "above", "below")
+
+    def __init__(self, rule: Rule, source: int):
+        self.rule, self.track, self.source = rule, _Track(), source
+        self.threshold = float(rule.threshold)
+        # a price is compared as it is (float() is monotonic: unequal floats order as their
+        # Decimals do); a computed change also allows for the threshold's own rounding
+        self.margin = REL_MARGIN * abs(self.threshold) + ABS_MARGIN if rule.is_change else 0.0
+        self.above = rule.op in (">", ">=")  # what the rule says when the value is clearly above
+        self.below = not self.above
+
+
+def _float(price: Decimal) -> float:
+    try:
+        return float(price)
+    except ValueError:  # a signalling NaN: the Decimal path raises for it, as it always did
+        return _NAN
 
 
 @dataclass
@@ -89,34 +123,72 @@ class _Symbol:
     span_ms: int  # the longest period among its change rules (0: thresholds only)
     times: list[int] = field(default_factory=list)
     prices: list[Decimal] = field(default_factory=list)
-    tracks: list[_Track] = field(default_factory=list)  # one per rule in `rules`, in that order
+    floats: list[float] = field(default_factory=list)  # `prices` as floats, for the rule checks
+    periods: list[int] = field(default_factory=list)  # the distinct periods of its change rules
+    sources: list[tuple[bool, int]] = field(default_factory=list)  # (percent?, index in periods) of its change rules, distinct
+    checks: list[_Check] = field(default_factory=list)  # one per rule in `rules`, in that order
 
     def __post_init__(self) -> None:
-        self.tracks = [_Track() for _ in self.rules]
+        changes = [r for _, r in self.rules if r.is_change]
+        self.periods = sorted({r.period_ms or 0 for r in changes})
+        key = lambda r: (r.kind == "change%", self.periods.index(r.period_ms or 0))  # noqa: E731
+        self.sources = sorted({key(r) for r in changes})
+        self.checks = [_Check(r, 1 + self.sources.index(key(r)) if r.is_change else 0) for _, r in self.rules]
+
+    def values(self) -> list[tuple[float, float, int]]:
+        """What the checks compare, for the latest record: (value, margin, reference index), the
+        price first, then per source the move (absolute or percent) from its reference. A margin
+        of NaN leaves the decision to Decimal."""
+        floats, times = self.floats, self.times
+        fp = floats[-1]
+        out = [(fp, 0.0, -1)]
+        if not self.sources:
+            return out
+        afp, latest = abs(fp), times[-1]
+        at = [max(bisect.bisect_right(times, latest - p) - 1, 0) for p in self.periods]
+        for percent, slot in self.sources:
+            i = at[slot]
+            fr = floats[i]
+            afr = abs(fr)
+            if not percent:
+                out.append((abs(fp - fr), REL_MARGIN * (afp + afr), i))
+            elif afr >= MIN_FLOAT_REFERENCE:
+                # |fp - fr| / |fr| * 100 is at most (afp + afr) / afr * 100: the margin covers both
+                out.append((abs((fp - fr) / fr * 100.0), (afp + afr) / afr * (200 * REL_MARGIN), i))
+            else:
+                out.append((_NAN, _NAN, i))
+        return out
 
     def add(self, t: int, price: Decimal) -> bool:
         """Insert in event-time order; True when the record is late (older than the latest)."""
-        if not self.times or t >= self.times[-1]:
-            self.times.append(t)
+        times = self.times
+        if not times or t >= times[-1]:
+            times.append(t)
             self.prices.append(price)
+            self.floats.append(_float(price))
             late = False
         else:
-            i = bisect.bisect_right(self.times, t)
-            self.times.insert(i, t)
+            i = bisect.bisect_right(times, t)
+            times.insert(i, t)
             self.prices.insert(i, price)
+            self.floats.insert(i, _float(price))
             late = True
         if not self.span_ms:
-            if len(self.times) > 1:  # thresholds only: the latest is all we need
-                del self.times[:-1], self.prices[:-1]
+            if len(times) > 1:  # thresholds only: the latest is all we need
+                del times[:-1], self.prices[:-1], self.floats[:-1]
         else:
-            keep = bisect.bisect_right(self.times, self.times[-1] - self.span_ms) - 1
+            keep = bisect.bisect_right(times, times[-1] - self.span_ms) - 1
             if keep >= TRIM_AT:
-                del self.times[:keep], self.prices[:keep]
+                del times[:keep], self.prices[:keep], self.floats[:keep]
         return late
 
+    def reference_index(self, period_ms: int) -> int:
+        """Where the reference of a change over `period_ms` is: the last price at or before
+        `latest - period`, or the first price when the symbol was first seen within the period."""
+        return max(bisect.bisect_right(self.times, self.times[-1] - period_ms) - 1, 0)
+
     def reference(self, period_ms: int) -> tuple[int, Decimal]:
-        i = bisect.bisect_right(self.times, self.times[-1] - period_ms) - 1
-        i = max(i, 0)  # first seen within the period: its first price
+        i = self.reference_index(period_ms)
         return self.times[i], self.prices[i]
 
 
@@ -131,9 +203,14 @@ class EvaluatorStats:
 
 
 class Evaluator:
-    def __init__(self, rules: Sequence[Rule], cooldown_ms: int = 0):
+    """`exact=True` decides every rule in Decimal; by default a rule is decided with floats unless
+    the float result is too close to its threshold to be sure (then in Decimal, which is what
+    `exact` always does), so both give the same alerts. An alert's numbers are always Decimal."""
+
+    def __init__(self, rules: Sequence[Rule], cooldown_ms: int = 0, *, exact: bool = False):
         self.rules = list(rules)
         self.cooldown_ms = max(0, int(cooldown_ms or 0))
+        self.exact = exact
         self._symbols: dict[str, _Symbol] = {}
         self.stats = EvaluatorStats()
 
@@ -152,27 +229,60 @@ class Evaluator:
             return []
         if s.add(int(event_time), _dec(price)):
             self.stats.late += 1
-        return [a for (_, rule), track in zip(s.rules, s.tracks) if (a := self._evaluate(rule, track, symbol, s)) is not None]
+        # Every rule is checked on every record: one loop over floats, with no call and no
+        # allocation unless a rule is too close to its threshold to tell or changes state.
+        values, t, exact = s.values(), s.times[-1], self.exact
+        out: list[Alert] = []
+        for c in s.checks:
+            v, margin, i = values[c.source]
+            diff = v - c.threshold
+            margin += c.margin
+            if exact:
+                holds = self._exact(c.rule, s, i)
+            elif diff > margin:  # NaN (inf - inf, an infinite margin) falls through to Decimal
+                holds = c.above
+            elif diff < -margin:
+                holds = c.below
+            else:
+                holds = self._exact(c.rule, s, i)
+            if holds is None:  # a change% from a reference of 0
+                continue
+            track = c.track
+            if holds:
+                if track.announced:  # still true and already announced: nothing changes
+                    continue
+            elif not track.active:  # still false
+                continue
+            state = self._transition(track, holds, t)
+            if state is not None:
+                out.append(self._alert(state, c.rule, symbol, s, i))
+        return out
 
-    def _evaluate(self, rule: Rule, track: _Track, symbol: str, s: _Symbol) -> Optional[Alert]:
+    @staticmethod
+    def _exact(rule: Rule, s: _Symbol, i: int) -> Optional[bool]:
+        """The rule decided in Decimal (reference index `i` for a change); None: it cannot be
+        (a change% from a reference of 0)."""
+        price = s.prices[-1]
+        if not rule.is_change:
+            return rule.holds(price)
+        reference = s.prices[i]
+        change = price - reference
+        if rule.kind == "change%":
+            if reference == 0:
+                return None
+            change = change / reference * 100
+        return rule.holds(abs(change))
+
+    @staticmethod
+    def _alert(state: str, rule: Rule, symbol: str, s: _Symbol, i: int) -> Alert:
         t, price = s.times[-1], s.prices[-1]
-        ref_t: Optional[int] = None
-        change: Optional[Decimal] = None
-        if rule.is_change:
-            ref_t, reference = s.reference(rule.period_ms or 0)
-            change = price - reference
-            if rule.kind == "change%":
-                if reference == 0:
-                    return None
-                change = change / reference * 100
-            holds = rule.holds(abs(change))
-        else:
-            reference = rule.threshold
-            holds = rule.holds(price)
-        state = self._transition(track, holds, t)
-        if state is None:
-            return None
-        return Alert(state, rule.text, symbol, price, t, reference, ref_t, change, rule.kind == "change%")
+        if not rule.is_change:
+            return Alert(state, rule.text, symbol, price, t, rule.threshold)
+        reference = s.prices[i]
+        change = price - reference
+        if rule.kind == "change%":
+            change = change / reference * 100
+        return Alert(state, rule.text, symbol, price, t, reference, s.times[i], change, rule.kind == "change%")
 
     def _transition(self, track: _Track, holds: bool, t: int) -> Optional[str]:
         if holds:
