@@ -13,11 +13,17 @@ without Spark. `parse(data)` accepts
 
 and returns a `Parsed`: the trades, or the reason there are none (`not JSON`, `JSON, but not a
 trade: keys type, data`...). Numbers keep their digits (Decimal), as in `Trade.from_json`.
+
+Streamlab's own wire form, exactly as `Trade.to_bytes` writes it without optional fields and with
+plain ASCII strings, is read by one regular expression instead of `json.loads` (about 3x faster);
+it gives the same Trade, and anything else (other spacing or key order, escapes, optional fields,
+a string price) takes the general path.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple, Optional
 
@@ -25,6 +31,13 @@ from streamlab.records import OPTIONAL_TRADE_FIELDS, TRADE_FIELDS, Trade
 
 #: how many of an unknown object's keys a reason names
 MAX_KEYS_SHOWN = 6
+
+
+_STR = rb'"([\x20\x21\x23-\x5b\x5d-\x7e]*)"'  # a JSON string of printable ASCII with no escape: itself
+_INT = rb"(-?(?:0|[1-9][0-9]*))"
+_NUM = rb"(-?(?:0|[1-9][0-9]*)(?:(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?))"  # JSON's number grammar
+_WIRE = re.compile(rb'\{"source": ' + _STR + rb', "symbol": ' + _STR + rb', "price": ' + _NUM + rb', "volume": (?:null|'
+                   + _NUM + rb'), "event_time": ' + _INT + rb', "ingest_time": ' + _INT + rb"\}")
 
 
 class Parsed(NamedTuple):
@@ -43,6 +56,12 @@ class _Bad(Exception):
 
 def parse(data: bytes, ingest_ms: int = 0) -> Parsed:
     """The trades in one record (bytes as they travel), or why it holds none. Never raises."""
+    m = _WIRE.fullmatch(data) if type(data) is bytes else None
+    if m is not None and m.group(2):
+        try:
+            return Parsed([_plain_wire(*m.groups())])
+        except (ValueError, ArithmeticError):  # e.g. an integer past int()'s digit limit: say it as json does
+            pass
     try:
         obj = json.loads(data, parse_float=Decimal)
     except (ValueError, TypeError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
@@ -111,6 +130,18 @@ def _wire(obj: dict) -> Trade:
         known["volume"] = _number(known["volume"], "a streamlab trade's volume")
     _int(known["event_time"], "a streamlab trade's event_time")
     return Trade(**known)
+
+
+def _json_number(text: bytes) -> Any:
+    """What json.loads(parse_float=Decimal) makes of a JSON number: an int, or a Decimal of its digits."""
+    return Decimal(text.decode()) if b"." in text or b"e" in text or b"E" in text else int(text)
+
+
+def _plain_wire(source: bytes, symbol: bytes, price: bytes, volume: Optional[bytes], event_time: bytes,
+                ingest_time: bytes) -> Trade:
+    """The Trade `_wire` makes of the same object, from `_WIRE`'s groups."""
+    return Trade(source.decode(), symbol.decode(), _json_number(price), None if volume is None else _json_number(volume),
+                 int(event_time), int(ingest_time))
 
 
 def _finnhub(data: Any, ingest_ms: int) -> list:

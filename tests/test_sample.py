@@ -80,6 +80,37 @@ def test_every_shape_parses_to_the_same_trades_or_says_why_not():
     assert parse(b"tweet text #hashtag").reason == "not JSON"
 
 
+def test_the_wire_forms_fast_path_gives_what_json_gives(monkeypatch):
+    """Plain wire-form records skip json.loads (trade_shapes._WIRE): the same Trade, or the same
+    reason, as the general path, for what streamlab writes and for near misses of it."""
+    import re
+
+    from streamlab import trade_shapes
+
+    plain = [Trade(src, sym, price, vol, 1764000000000, 1764000000005).to_bytes() for src, sym, price, vol in [
+        ("binance", "BTCUSDT", 110.0996, 0.154), ("synthetic", "Index_1", 100, None), ("x", "BINANCE:BTCUSDT", Decimal("67432.01000000"), Decimal("0E-8")),
+        ("", "S", Decimal("1E+400"), -0.0), ("a", "b c/d.e-f", -1e-300, 12345678901234567890), ("a", "S", 1.5e300, Decimal("-0"))]]
+    for data in plain:
+        assert trade_shapes._WIRE.fullmatch(data), data  # these do take the fast path
+    others = [
+        plain[0].replace(b'"price": 110.0996', b'"price": "lots"'), plain[0].replace(b"SYM", b"").replace(b'"BTCUSDT"', b'""'),
+        plain[0].replace(b'"price": 110.0996', b'"price": 01'), plain[0].replace(b'"price": 110.0996', b'"price": 1.'),
+        plain[0].replace(b'"price": 110.0996', b'"price": -0'), plain[0].replace(b'"price": 110.0996', b'"price": 2E5'),
+        plain[0].replace(b'"event_time": 1764000000000', b'"event_time": 1.5'), plain[0].replace(b'"event_time": 1764000000000', b'"event_time": -0'),
+        plain[0].replace(b'"price": 110.0996', b'"price": ' + b"9" * 5000), plain[0].replace(b"BTCUSDT", "BTC\u00e9".encode()),
+        plain[0].replace(b"BTCUSDT", "BTCé".encode()), plain[0].replace(b"BTCUSDT", b'BT\"C'), plain[0] + b" ", plain[0][:-1] + b', "trade_time": 5}',
+        plain[0].replace(b'"ingest_time": 1764000000005', b'"ingest_time": null'), plain[0].replace(b'"volume": 0.154', b'"volume": null'),
+        Trade("binance", "BTCUSDT", 1, 2, 3, 4, trade_id=7).to_bytes(),
+    ]
+    fast = [parse(d) for d in plain + others]
+    monkeypatch.setattr(trade_shapes, "_WIRE", re.compile(rb"(?!)"))  # the general path only
+    slow = [parse(d) for d in plain + others]
+    assert [repr(p) for p in fast] == [repr(p) for p in slow]  # repr: the same types and digits, not only equal values
+    assert [type(t.price) for t in fast[0].trades + fast[1].trades] == [Decimal, int]
+    assert fast[2].trades[0].price.as_tuple() == Decimal("67432.01000000").as_tuple()  # every digit kept
+    assert fast[len(plain)].reason == "a streamlab trade's price is not a number: 'lots'"
+
+
 # -- Kinesis ---------------------------------------------------------------------------------------
 def put(kinesis, stream: str, shard_0: list[bytes], shard_1: list[bytes]) -> None:
     """Records into shard 0 and shard 1 of a 2-shard stream (the MD5 of "shard-0" is in the lower

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
-from streamlab import console
+from streamlab import console, trade_shapes
 from streamlab.alerts.evaluate import Alert, Evaluator
 from streamlab.alerts.follow import check_start
 from streamlab.alerts.notify import Dispatcher, parse_targets
@@ -43,10 +43,8 @@ def parse_trades(data: bytes) -> list[Trade]:
     """The default parser, the same shapes `consume` and `sample` read (`streamlab.trade_shapes`):
     streamlab's wire form, Finnhub messages, raw Binance events and the combined-stream wrapper.
     A ping holds no trade (nothing to count); a record that is none of these raises (counted)."""
-    from streamlab import trade_shapes
-
     parsed = trade_shapes.parse(data)
-    if not parsed.ok:
+    if parsed.reason is not None:
         raise ValueError(parsed.reason)
     return parsed.trades
 
