@@ -18,6 +18,7 @@ per symbol, which Kinesis shards and Kafka partitions keep for a partition key) 
 from __future__ import annotations
 
 import bisect
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Optional, Sequence, Union
@@ -28,6 +29,9 @@ from streamlab.timefmt import fmt_time
 FIRED, CLEARED = "fired", "cleared"
 #: the history is trimmed once this many entries before the oldest needed reference pile up
 TRIM_AT = 512
+
+#: an alert's times as text; a run's alerts share a few (one record fires several rules, references repeat)
+_fmt_time = functools.lru_cache(maxsize=1024)(fmt_time)
 
 
 def _dec(value: Union[int, float, Decimal, str]) -> Decimal:
@@ -56,11 +60,11 @@ class Alert:
 
     def text(self) -> str:
         head = "ALERT" if self.state == FIRED else "CLEARED"
-        line = f"{head} [{self.rule}] {self.symbol} {self.price} at {fmt_time(self.event_time)} UTC"
+        line = f"{head} [{self.rule}] {self.symbol} {self.price} at {_fmt_time(self.event_time)} UTC"
         if self.change is None:
             return f"{line} (threshold {self.reference})"
         moved = f"{self.change:+.2f}%" if self.percent else f"{self.change:+}"
-        return f"{line}, moved {moved} from {self.reference} at {fmt_time(self.reference_time)} UTC"
+        return f"{line}, moved {moved} from {self.reference} at {_fmt_time(self.reference_time)} UTC"
 
     def subject(self) -> str:
         return f"streamlab {self.state}: {self.rule} ({self.symbol} {self.price})"[:100]

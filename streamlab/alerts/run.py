@@ -157,19 +157,23 @@ def _open_cache(request: AlertRequest):
 def _loop(request: AlertRequest, follower, evaluator: Evaluator, dispatcher: Dispatcher, result: AlertResult,
           stop: threading.Event, cache=None) -> None:
     ends = None if request.duration is None else time.monotonic() + request.duration
+    # looked up once: the loop body runs once per record
+    parse, observe, deliver, keep = request.parse, evaluator.observe, dispatcher.deliver, result.alerts.append
     while not stop.is_set() and (ends is None or time.monotonic() < ends):
         payloads = follower.poll()
         page: Optional[list[Trade]] = [] if cache is not None else None
         for data in payloads:
             result.records += 1
             try:
-                trades = list(request.parse(data))
+                trades = parse(data)
+                if type(trades) is not list:
+                    trades = list(trades)
             except Exception:  # whatever the parser raises: counted, never fatal
                 result.unparsable += 1
                 continue
             for trade in trades:
                 try:
-                    alerts = evaluator.observe(str(trade.symbol), trade.price, int(trade.event_time))
+                    alerts = observe(str(trade.symbol), trade.price, int(trade.event_time))
                 except Exception:  # a price or time that is not a number
                     result.unparsable += 1
                     continue
@@ -177,8 +181,8 @@ def _loop(request: AlertRequest, follower, evaluator: Evaluator, dispatcher: Dis
                 if page is not None:
                     page.append(trade)
                 for alert in alerts:
-                    result.alerts.append(alert)
-                    dispatcher.deliver(alert)
+                    keep(alert)
+                    deliver(alert)
         if page:
             from streamlab.price_cache import latest_per_symbol
 
