@@ -17,8 +17,8 @@ per symbol, which Kinesis shards and Kafka partitions keep for a partition key) 
 
 from __future__ import annotations
 
-import bisect
 import functools
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Optional, Sequence, Union
@@ -95,7 +95,7 @@ class _Track:
 REL_MARGIN, ABS_MARGIN = 1e-9, 1e-300
 #: a change% reference smaller than this (as a float) is decided in Decimal (no float underflow)
 MIN_FLOAT_REFERENCE = 1e-200
-_NAN = float("nan")
+_NAN, _INF = float("nan"), float("inf")
 
 
 class _Check:
@@ -104,27 +104,24 @@ class _Check:
 
     __slots__ = ("rule", "track", "source", "threshold", "margin", "above", "below")
 
-    def __init__(self, rule: Rule, source: int):
+    def __init__(self, rule: Rule, source: int, exact: bool = False):
         self.rule, self.track, self.source = rule, _Track(), source
         self.threshold = float(rule.threshold)
-        # a price is compared as it is (float() is monotonic: unequal floats order as their
-        # Decimals do); a computed change also allows for the threshold's own rounding
-        self.margin = REL_MARGIN * abs(self.threshold) + ABS_MARGIN if rule.is_change else 0.0
+        if exact:  # no float result is ever far enough from the threshold
+            self.margin = _INF
+        elif rule.is_change:  # a computed move also allows for the threshold's own rounding
+            self.margin = REL_MARGIN * abs(self.threshold) + ABS_MARGIN
+        else:  # a price is compared as it is: float() is monotonic, unequal floats order as their Decimals do
+            self.margin = 0.0
         self.above = rule.op in (">", ">=")  # what the rule says when the value is clearly above
         self.below = not self.above
-
-
-def _float(price: Decimal) -> float:
-    try:
-        return float(price)
-    except ValueError:  # a signalling NaN: the Decimal path raises for it, as it always did
-        return _NAN
 
 
 @dataclass
 class _Symbol:
     rules: list[tuple[int, Rule]]
     span_ms: int  # the longest period among its change rules (0: thresholds only)
+    exact: bool = False  # decide every rule in Decimal
     times: list[int] = field(default_factory=list)
     prices: list[Decimal] = field(default_factory=list)
     floats: list[float] = field(default_factory=list)  # `prices` as floats, for the rule checks
@@ -137,7 +134,7 @@ class _Symbol:
         self.periods = sorted({r.period_ms or 0 for r in changes})
         key = lambda r: (r.kind == "change%", self.periods.index(r.period_ms or 0))  # noqa: E731
         self.sources = sorted({key(r) for r in changes})
-        self.checks = [_Check(r, 1 + self.sources.index(key(r)) if r.is_change else 0) for _, r in self.rules]
+        self.checks = [_Check(r, 1 + self.sources.index(key(r)) if r.is_change else 0, self.exact) for _, r in self.rules]
 
     def values(self) -> list[tuple[float, float, int]]:
         """What the checks compare, for the latest record: (value, margin, reference index), the
@@ -149,7 +146,7 @@ class _Symbol:
         if not self.sources:
             return out
         afp, latest = abs(fp), times[-1]
-        at = [max(bisect.bisect_right(times, latest - p) - 1, 0) for p in self.periods]
+        at = [i if (i := bisect_right(times, latest - p) - 1) > 0 else 0 for p in self.periods]  # as reference_index
         for percent, slot in self.sources:
             i = at[slot]
             fr = floats[i]
@@ -166,22 +163,26 @@ class _Symbol:
     def add(self, t: int, price: Decimal) -> bool:
         """Insert in event-time order; True when the record is late (older than the latest)."""
         times = self.times
+        try:
+            f = float(price)
+        except ValueError:  # a signalling NaN: the Decimal path raises for it, as it always did
+            f = _NAN
         if not times or t >= times[-1]:
             times.append(t)
             self.prices.append(price)
-            self.floats.append(_float(price))
+            self.floats.append(f)
             late = False
         else:
-            i = bisect.bisect_right(times, t)
+            i = bisect_right(times, t)
             times.insert(i, t)
             self.prices.insert(i, price)
-            self.floats.insert(i, _float(price))
+            self.floats.insert(i, f)
             late = True
         if not self.span_ms:
             if len(times) > 1:  # thresholds only: the latest is all we need
                 del times[:-1], self.prices[:-1], self.floats[:-1]
         else:
-            keep = bisect.bisect_right(times, times[-1] - self.span_ms) - 1
+            keep = bisect_right(times, times[-1] - self.span_ms) - 1
             if keep >= TRIM_AT:
                 del times[:keep], self.prices[:keep], self.floats[:keep]
         return late
@@ -189,7 +190,7 @@ class _Symbol:
     def reference_index(self, period_ms: int) -> int:
         """Where the reference of a change over `period_ms` is: the last price at or before
         `latest - period`, or the first price when the symbol was first seen within the period."""
-        return max(bisect.bisect_right(self.times, self.times[-1] - period_ms) - 1, 0)
+        return max(bisect_right(self.times, self.times[-1] - period_ms) - 1, 0)
 
     def reference(self, period_ms: int) -> tuple[int, Decimal]:
         i = self.reference_index(period_ms)
@@ -227,7 +228,7 @@ class Evaluator:
         s = self._symbols.get(symbol)
         if s is None:
             matching = [(i, r) for i, r in enumerate(self.rules) if r.matches(symbol)]
-            s = self._symbols[symbol] = _Symbol(matching, max((r.period_ms or 0 for _, r in matching), default=0))
+            s = self._symbols[symbol] = _Symbol(matching, max((r.period_ms or 0 for _, r in matching), default=0), self.exact)
             self.stats.symbols += 1
         if not s.rules:
             return []
@@ -235,15 +236,13 @@ class Evaluator:
             self.stats.late += 1
         # Every rule is checked on every record: one loop over floats, with no call and no
         # allocation unless a rule is too close to its threshold to tell or changes state.
-        values, t, exact = s.values(), s.times[-1], self.exact
+        values, t = s.values(), s.times[-1]
         out: list[Alert] = []
         for c in s.checks:
             v, margin, i = values[c.source]
             diff = v - c.threshold
             margin += c.margin
-            if exact:
-                holds = self._exact(c.rule, s, i)
-            elif diff > margin:  # NaN (inf - inf, an infinite margin) falls through to Decimal
+            if diff > margin:  # NaN (inf - inf, an infinite margin) falls through to Decimal
                 holds = c.above
             elif diff < -margin:
                 holds = c.below
