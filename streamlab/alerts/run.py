@@ -157,32 +157,35 @@ def _open_cache(request: AlertRequest):
 def _loop(request: AlertRequest, follower, evaluator: Evaluator, dispatcher: Dispatcher, result: AlertResult,
           stop: threading.Event, cache=None) -> None:
     ends = None if request.duration is None else time.monotonic() + request.duration
-    # looked up once: the loop body runs once per record
+    # looked up once, and counted per page: the loop body runs once per record
     parse, observe, deliver, keep = request.parse, evaluator.observe, dispatcher.deliver, result.alerts.append
     while not stop.is_set() and (ends is None or time.monotonic() < ends):
         payloads = follower.poll()
         page: Optional[list[Trade]] = [] if cache is not None else None
+        observed = unparsable = 0
         for data in payloads:
-            result.records += 1
             try:
                 trades = parse(data)
                 if type(trades) is not list:
                     trades = list(trades)
             except Exception:  # whatever the parser raises: counted, never fatal
-                result.unparsable += 1
+                unparsable += 1
                 continue
             for trade in trades:
                 try:
                     alerts = observe(str(trade.symbol), trade.price, int(trade.event_time))
                 except Exception:  # a price or time that is not a number
-                    result.unparsable += 1
+                    unparsable += 1
                     continue
-                result.trades += 1
+                observed += 1
                 if page is not None:
                     page.append(trade)
                 for alert in alerts:
                     keep(alert)
                     deliver(alert)
+        result.records += len(payloads)
+        result.trades += observed
+        result.unparsable += unparsable
         if page:
             from streamlab.price_cache import latest_per_symbol
 
