@@ -125,15 +125,12 @@ class _Symbol:
     times: list[int] = field(default_factory=list)
     prices: list[Decimal] = field(default_factory=list)
     floats: list[float] = field(default_factory=list)  # `prices` as floats, for the rule checks
-    periods: list[int] = field(default_factory=list)  # the distinct periods of its change rules
-    sources: list[tuple[bool, int]] = field(default_factory=list)  # (percent?, index in periods) of its change rules, distinct
+    sources: list[tuple[int, bool]] = field(default_factory=list)  # (period, percent?) of its change rules, distinct, sorted
     checks: list[_Check] = field(default_factory=list)  # one per rule in `rules`, in that order
 
     def __post_init__(self) -> None:
-        changes = [r for _, r in self.rules if r.is_change]
-        self.periods = sorted({r.period_ms or 0 for r in changes})
-        key = lambda r: (r.kind == "change%", self.periods.index(r.period_ms or 0))  # noqa: E731
-        self.sources = sorted({key(r) for r in changes})
+        key = lambda r: (r.period_ms or 0, r.kind == "change%")  # noqa: E731
+        self.sources = sorted({key(r) for _, r in self.rules if r.is_change})
         self.checks = [_Check(r, 1 + self.sources.index(key(r)) if r.is_change else 0, self.exact) for _, r in self.rules]
 
     def values(self) -> list[tuple[float, float, int]]:
@@ -146,11 +143,15 @@ class _Symbol:
         if not self.sources:
             return out
         afp, latest = abs(fp), times[-1]
-        at = [i if (i := bisect_right(times, latest - p) - 1) > 0 else 0 for p in self.periods]  # as reference_index
-        for percent, slot in self.sources:
-            i = at[slot]
-            fr = floats[i]
-            afr = abs(fr)
+        last = None
+        for period, percent in self.sources:
+            if period != last:  # a period's two sources (change, change%) are next to each other
+                i = bisect_right(times, latest - period) - 1  # as reference_index
+                if i < 0:
+                    i = 0
+                fr = floats[i]
+                afr = abs(fr)
+                last = period
             if not percent:
                 out.append((abs(fp - fr), REL_MARGIN * (afp + afr), i))
             elif afr >= MIN_FLOAT_REFERENCE:
