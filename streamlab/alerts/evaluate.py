@@ -13,6 +13,9 @@ per symbol, which Kinesis shards and Kafka partitions keep for a partition key) 
   follows when it becomes false again. With a cooldown, a rule that becomes true again within the
   cooldown of its last alert (same rule, same symbol, event time) stays quiet; if it is still true
   once the cooldown has passed, it fires then. A suppressed alert is never "cleared".
+- Prices are kept as Decimal (an alert's numbers and text are exact). Rules are checked with their
+  float images, and a float result within a margin of its threshold (or NaN, inf, a change% from a
+  reference near 0) is decided in Decimal, so every answer is Decimal's (tests/test_alert_rules.py compares).
 """
 
 from __future__ import annotations
