@@ -2,8 +2,8 @@
 
 The source runs on its own thread and hands records over a bounded buffer (`Handoff`); the main
 thread feeds them to the sink's `Batcher`. A slow sink therefore blocks the source (back-pressure)
-instead of growing memory: at most `queue_size` records wait between the two, plus the chunk the
-main thread is batching. `--rate` paces the source, `--count`/`--duration` end the run.
+instead of growing memory: at most `queue_size` records wait between the two (plus one list, for
+a source that hands over lists, see `Source.batches`), plus the chunk the main thread is batching. `--rate` paces the source, `--count`/`--duration` end the run.
 
 Ctrl-C or SIGTERM end it cleanly: the signal only sets a flag, so no record is ever lost half-way
 through a hand-over or a send; within a tenth of a second the loop sees it, the source stops,
@@ -93,6 +93,21 @@ class Handoff:
                     self._cond.wait()
                 self._writer_waiting = False
 
+    def put_many(self, batch: list) -> None:
+        """put() for a list, in order; the back-pressure check comes after the whole list, so up to
+        one list more than `maxsize` may wait."""
+        items = self._items
+        items.extend(batch)  # atomic for a list: the consumer sees all of it or none
+        if self._reader_waiting:
+            with self._cond:
+                self._cond.notify_all()
+        if len(items) >= self.maxsize and not self._closed:
+            with self._cond:
+                self._writer_waiting = True
+                while len(items) >= self.maxsize and not self._closed:
+                    self._cond.wait()
+                self._writer_waiting = False
+
     def take(self, timeout: Optional[float]) -> list:
         """Everything waiting (at most `maxsize` items), after up to `timeout` s for the first one."""
         items = self._items
@@ -137,6 +152,9 @@ class _Feeder(threading.Thread):
         try:
             if count == 0:
                 return
+            if not interval and source.has_batches():
+                self._run_batches()
+                return
             for record in source.records():
                 if interval:
                     now = self.clock()
@@ -154,6 +172,24 @@ class _Feeder(threading.Thread):
             self.error = exc
         finally:
             put(_DONE)
+
+    def _run_batches(self) -> None:
+        """The unpaced loop over a source's batches(): one hand-over per list, cut at --count."""
+        put_many, source, stats = self.handoff.put_many, self.source, self.stats
+        count = self.limits.count
+        n = 0
+        for batch in source.batches():
+            if count is not None and n + len(batch) >= count:
+                batch = batch[:count - n]
+                put_many(batch)
+                stats.produced = n + len(batch)
+                break
+            if batch:
+                put_many(batch)
+                n += len(batch)
+                stats.produced = n
+            if source.stopped:
+                break
 
 
 class _StopFlag(Interrupts):

@@ -11,6 +11,7 @@ with its own options only, so a new sink stays one file plus a registry line.
 
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +85,12 @@ def produce(request: ProduceRequest, aws: Optional[AWS] = None) -> RunResult:
     def render() -> str:
         return console.progress_text(batcher.stats, time.monotonic() - started, source.counters())
 
+    # Everything alive now (modules, clients, settings) lives for the whole run: keep it out of
+    # the cyclic collector's generations, so the full collections a fast run triggers (it makes a
+    # few objects per record) do not walk the imports' few hundred thousand objects each time:
+    # ~5 % of a 100k-record Kafka run's CPU here. Reference counting still frees them; only cycles
+    # that are garbage at this moment stay uncollected.
+    gc.freeze()
     with console.quieted(quiet), console.live_line(render, enabled=not quiet):
         result = run(source, batcher, request.limits)
     if not quiet:

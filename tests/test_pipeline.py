@@ -155,3 +155,28 @@ def test_undelivered_records_go_to_the_default_dead_letter_path(run_cli, tmp_pat
     assert "3 records could not be delivered" in flat(r.err) and str(dl) in "".join(r.err.split())  # rich may wrap the path
     dead = read_dead_letters(dl)
     assert len(dead) == 3 and all(d["reason"] and json.loads(d["data"])["source"] == "synthetic" for d in dead)
+
+
+class BatchedSource(ScriptedSource):
+    """Hands its script over in lists of three, as a websocket read would (Source.batches)."""
+
+    def batches(self):
+        items = list(self.records())
+        for i in range(0, len(items), 3):
+            yield items[i:i + 3]
+        yield []  # an empty read is allowed
+
+
+def test_a_batched_source_is_cut_at_count_mid_list_and_keeps_order(tmp_path):
+    settings = load_settings()
+    sink = RecordingSink(settings)
+    batcher = Batcher(sink, DeadLetter(tmp_path / "dl.jsonl"), Stats())
+    result = run(BatchedSource([f"t{i}" for i in range(10)], settings), batcher, Limits(count=7))
+    assert result.reason == "count"
+    assert sink.delivered == [f"t{i}".encode() for i in range(7)]
+    assert result.stats.produced == result.stats.sent == 7
+    # to its end without a count; paced (--rate) it goes record by record through records()
+    for limits in (Limits(), Limits(rate=1000)):
+        sink = RecordingSink(settings)
+        result = run(BatchedSource([f"t{i}" for i in range(10)], settings), Batcher(sink, DeadLetter(tmp_path / "dl2.jsonl"), Stats()), limits)
+        assert result.reason == "source ended" and sink.delivered == [f"t{i}".encode() for i in range(10)]

@@ -224,25 +224,33 @@ class Batcher:
         """
         sink = self.sink
         size_of = sink.entry_size
+        plain_size = getattr(size_of, "__func__", None) is Sink.entry_size  # len(data): no call per record
         limit = sink.max_record_bytes
         max_records, max_bytes = sink.max_batch_records, sink.max_batch_bytes
         fatal: Optional[BaseException] = None
-        for record in records:
-            entry = Entry(record.to_bytes(), record.key())
-            size = size_of(entry)
-            if limit is not None and size > limit:
-                self._dead(entry, "RecordTooLarge", f"{size} bytes > the sink's limit of {limit}", NOT_SENT)
-                continue
-            buf = self._buf
-            if buf and (len(buf) >= max_records or self._buf_bytes + size > max_bytes):
-                fatal = self._flush_noting(fatal)
-                buf = self._buf
-            if not buf:
-                self._first_at = self.clock()
-            buf.append(entry)
-            self._buf_bytes += size
-            if len(buf) >= max_records:
-                fatal = self._flush_noting(fatal)
+        buf, buf_bytes = self._buf, self._buf_bytes  # kept in locals, written back around each flush
+        try:
+            for record in records:
+                data = record.to_bytes()
+                entry = Entry(data, record.key())
+                size = len(data) if plain_size else size_of(entry)
+                if limit is not None and size > limit:
+                    self._dead(entry, "RecordTooLarge", f"{size} bytes > the sink's limit of {limit}", NOT_SENT)
+                    continue
+                if buf and (len(buf) >= max_records or buf_bytes + size > max_bytes):
+                    self._buf_bytes = buf_bytes
+                    fatal = self._flush_noting(fatal)
+                    buf, buf_bytes = self._buf, self._buf_bytes
+                if not buf:
+                    self._first_at = self.clock()
+                buf.append(entry)
+                buf_bytes += size
+                if len(buf) >= max_records:
+                    self._buf_bytes = buf_bytes
+                    fatal = self._flush_noting(fatal)
+                    buf, buf_bytes = self._buf, self._buf_bytes
+        finally:
+            self._buf_bytes = buf_bytes
         if fatal is not None:
             raise fatal
 

@@ -183,15 +183,19 @@ class KafkaSink(Sink):
             self._broker_down = False
         send, topic = self.producer.send, self.topic
         route = self._router()
+        routes = self._routes  # route()'s cache: a hit costs a dict lookup, not a call
         futures: list = []
+        add = futures.append
         failures: list[Failure] = []
         for i, e in enumerate(batch):
             try:
-                if e.key is None:
-                    futures.append(send(topic, value=e.data))
+                k = e.key
+                if k is None:
+                    add(send(topic, e.data))
                 else:
-                    key, partition = route(e.key)
-                    futures.append(send(topic, value=e.data, key=key, partition=partition))
+                    key, partition = routes.get(k) or route(k)
+                    # send(topic, value, key, headers, partition), positional: keywords cost more per call
+                    add(send(topic, e.data, key, None, partition))
             except Exception as exc:
                 # send() itself failed (metadata for the topic unavailable, record too large): it
                 # would block max_block_ms per record, so the rest of the batch fails with it.

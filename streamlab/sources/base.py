@@ -5,6 +5,10 @@ A source is a class with a registry `name`, a one-line `summary`, its own click 
 pipeline runs it on its own thread, applies `--rate`/`--count`/`--duration`, and calls `stop()`
 from the main thread to end it; `records()` must return soon after (check `self.stopped`).
 
+A source whose data arrives in bunches (a websocket read holds hundreds of frames at full speed)
+may also override `batches()`: the same records, in lists. Unpaced runs (no `--rate`) then take
+those, one hand-over per list instead of per record.
+
 Time and randomness are injected (`clock`, `sleep`, `rng`) so tests are deterministic.
 """
 
@@ -46,6 +50,16 @@ class Source:
 
     def records(self) -> Iterator[Record]:
         raise NotImplementedError
+
+    def batches(self) -> Iterator[list[Record]]:
+        """records() in lists, in order (an empty list is allowed); override where data arrives in
+        bunches. The pipeline uses it only when the class overrides it (see `has_batches`)."""
+        for record in self.records():
+            yield [record]
+
+    @classmethod
+    def has_batches(cls) -> bool:
+        return cls.batches is not Source.batches
 
     def stop(self) -> None:
         self._stop.set()

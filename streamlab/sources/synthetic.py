@@ -50,18 +50,31 @@ class SyntheticSource(Source):
             self.rng = random.Random(self.opts["seed"])
         self.prices = parse_symbols(self.opts.get("symbols"))
 
+    #: records per list from batches(): ~2 ms of work, so stop() and --count are still prompt
+    batch_size = 500
+
     def records(self) -> Iterator[Trade]:
+        for batch in self.batches():
+            yield from batch
+
+    def batches(self) -> Iterator[list[Trade]]:
+        """The walk in lists of `batch_size`; `step` inlined (the same arithmetic, so a seed gives
+        the same prices): at full speed a Python call per record is a fifth of its cost."""
         names = list(self.prices)
         prices = [self.prices[n] for n in names]
-        rng, clock = self.rng, self.clock
+        rnd, clock = self.rng.random, self.clock
+        low, span = -MAX_MOVE, MAX_MOVE - -MAX_MOVE  # rng.uniform(low, high) is low + (high - low) * random()
         n = len(names)
-        i = 0
+        size = self.batch_size
+        j = 0
         while not self._stop.is_set():
-            j = i % n
-            prices[j] = p = step(prices[j], rng)
-            t = int(clock() * 1000)
-            yield Trade("synthetic", names[j], p, None, t, t)
-            i += 1
+            out = []
+            for _ in range(size):
+                p = prices[j] = max(0.01, round(prices[j] * (1.0 + (low + span * rnd())), 2))
+                t = int(clock() * 1000)
+                out.append(Trade("synthetic", names[j], p, None, t, t))
+                j = j + 1 if j + 1 < n else 0
+            yield out
 
     def describe(self) -> str:
         return f"synthetic ticker ({', '.join(self.prices)})"
