@@ -40,11 +40,15 @@ class ReaderErrors:
 
         if READER_ERROR not in raw.columns:
             return self.inner.parse(raw)
+        # one parse for every row (two parses unioned would read the batch twice and make Spark
+        # plan and compile the dataset's whole expression twice): the reason rides in front of the
+        # position of a row that has one, and is split off again
         mark = F.col(READER_ERROR)
-        ok = self.inner.parse(raw.where(mark.isNull()).drop(READER_ERROR))
-        carried = raw.where(mark.isNotNull()).withColumn("position", F.concat(mark, F.lit(_SEP), F.coalesce("position", F.lit(""))))
-        bad = self.inner.parse(carried.drop(READER_ERROR))
-        bad = bad.withColumn("_error", F.substring_index("position", _SEP, 1)).withColumn(
-            "position", F.substring_index("position", _SEP, -1)
-        )
-        return ok.unionByName(bad)
+        carried = raw.withColumn("position", F.when(mark.isNull(), F.col("position"))
+                                 .otherwise(F.concat(mark, F.lit(_SEP), F.coalesce("position", F.lit("")))))
+        parsed = self.inner.parse(carried.drop(READER_ERROR))
+        has = F.coalesce(F.col("position").contains(_SEP), F.lit(False))
+        return parsed.withColumns({
+            "_error": F.when(has, F.substring_index("position", _SEP, 1)).otherwise(F.col("_error")),
+            "position": F.when(has, F.substring_index("position", _SEP, -1)).otherwise(F.col("position")),
+        })
