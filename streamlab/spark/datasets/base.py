@@ -31,7 +31,7 @@ code imports it inside each method.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Optional
+from typing import Any, ClassVar, Optional, Sequence
 
 Columns = tuple[tuple[str, str], ...]
 
@@ -119,11 +119,17 @@ class Dataset:
         return out
 
 
+def _names(raw) -> Sequence[str]:
+    """A frame's column names; `raw` is the frame or its names already."""
+    return raw if isinstance(raw, (tuple, list)) else raw.columns
+
+
 def raw_text(raw):
-    """The record as text, from any reader's shape (`data` binary) or Spark's own (`value`)."""
+    """The record as text, from any reader's shape (`data` binary) or Spark's own (`value`); `raw`
+    is the frame or its column names."""
     from pyspark.sql import functions as F
 
-    return F.col("data").cast("string") if "data" in raw.columns else F.col("value").cast("string")
+    return F.col("data").cast("string") if "data" in _names(raw) else F.col("value").cast("string")
 
 
 def valid_text(df, column: str):
@@ -138,7 +144,7 @@ def valid_text(df, column: str):
 
 
 def position(raw):
-    """The reader's `position` column, or a null one for a frame without it."""
+    """The reader's `position` column, or a null one for a frame without it (`raw`: the frame or its names)."""
     from pyspark.sql import functions as F
 
-    return F.col("position") if "position" in raw.columns else F.lit(None).cast("string")
+    return F.col("position") if "position" in _names(raw) else F.lit(None).cast("string")

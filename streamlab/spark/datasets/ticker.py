@@ -67,29 +67,46 @@ class TickerDataset(Dataset):
         """Every input record, parsed into its trades (see `trade_shapes`): the wire fields, `event_ts`,
         `_raw` (the text), `_error` (null if good; `skipped: ...` for a Finnhub ping) and `_records`
         (1 on the first row of each input record, so a Finnhub message of 3 trades counts once)."""
+        df = raw
+        for stage in self._parse_stages(tuple(raw.columns)):
+            df = df.select(*stage)
+        return df
+
+    def _parse_stages(self, columns: tuple) -> list:
+        """The column lists `parse` selects, one per stage, built once per input shape: building the
+        expression is a few hundred calls into the JVM (about a second on 2 cores), and a run parses
+        every batch with the same one."""
+        cache = self.__dict__.setdefault("_stages", {})
+        if columns not in cache:
+            cache[columns] = self._build_stages(columns)
+        return cache[columns]
+
+    def _build_stages(self, columns: tuple) -> list:
         from pyspark.sql import functions as F
 
-        reference = F.coalesce(F.col("arrival"), F.current_timestamp()) if "arrival" in raw.columns else F.current_timestamp()
-        df = raw.select(raw_text(raw).alias("_raw"), position(raw).alias("position"), reference.alias("_ref"))
-        df = df.select("*", F.posexplode_outer(trade_shapes.candidates(F, F.col("_raw"))).alias("_pos", "_c"))
+        reference = F.coalesce(F.col("arrival"), F.current_timestamp()) if "arrival" in columns else F.current_timestamp()
         t = trade_shapes.typed(F, "_c", self.max_future, F.col("_ref"))
         error = F.when(F.col("_c").isNull(), F.lit(SKIPPED + "no trade in the message (a ping)")).otherwise(t["_error"])
-        df = df.select("*", error.alias("_error"))
         usable = F.col("_error").isNull()  # only a usable trade has an event time (a bad one may be years off)
-        return df.select(
-            t["symbol"].alias("symbol"),
-            t["price"].alias("price"),
-            t["volume"].alias("volume"),
-            F.when(usable, F.timestamp_millis(t["event_time"])).alias("event_ts"),
-            F.when(usable, t["event_time"]).alias("event_time"),
-            t["ingest_time"].alias("ingest_time"),
-            t["source"].alias("source"),
-            t["trade_id"].alias("trade_id"),
-            "position",
-            "_raw",
-            "_error",
-            F.when(F.coalesce(F.col("_pos"), F.lit(0)) == 0, 1).otherwise(0).alias("_records"),
-        )
+        return [
+            [raw_text(columns).alias("_raw"), position(columns).alias("position"), reference.alias("_ref")],
+            ["*", F.posexplode_outer(trade_shapes.candidates(F, F.col("_raw"))).alias("_pos", "_c")],
+            ["*", error.alias("_error")],
+            [
+                t["symbol"].alias("symbol"),
+                t["price"].alias("price"),
+                t["volume"].alias("volume"),
+                F.when(usable, F.timestamp_millis(t["event_time"])).alias("event_ts"),
+                F.when(usable, t["event_time"]).alias("event_time"),
+                t["ingest_time"].alias("ingest_time"),
+                t["source"].alias("source"),
+                t["trade_id"].alias("trade_id"),
+                "position",
+                "_raw",
+                "_error",
+                F.when(F.coalesce(F.col("_pos"), F.lit(0)) == 0, 1).otherwise(0).alias("_records"),
+            ],
+        ]
 
     def latest(self, good):
         """Per symbol: the price and time of its newest trade (by event time, then ingest time) and the
