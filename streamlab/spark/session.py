@@ -55,6 +55,14 @@ def require_spark() -> None:
         find_java()
 
 
+#: Java options of streamlab's own local-mode JVM (not under spark-submit, where the cluster's
+#: settings apply): C1 only. On this 2-core machine it halves the JVM's CPU time over a consume of
+#: the shipped capture and its wall time with it (benchmarks/time_to_result.py); peak throughput of a
+#: long run drops by less than what the labs' rates need. STREAMLAB_SPARK_JAVA_OPTIONS replaces it
+#: ("" for the JVM's defaults).
+LOCAL_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1"
+
+
 def get_session(app_name: str = "streamlab", *, master: Optional[str] = None, extra_conf: Optional[dict] = None):
     require_spark()
     # Python workers must be this interpreter, or they miss the venv's packages (pyarrow, streamlab).
@@ -83,6 +91,9 @@ def get_session(app_name: str = "streamlab", *, master: Optional[str] = None, ex
                 "spark.default.parallelism": "2",
                 "spark.log.level": "ERROR",
                 "spark.sql.adaptive.enabled": "false",
+                # a lab's job is short and small: the JVM's second JIT tier (C2) spends a core
+                # compiling for a peak speed such a run never reaches (see LOCAL_JAVA_OPTIONS)
+                "spark.driver.extraJavaOptions": os.environ.get("STREAMLAB_SPARK_JAVA_OPTIONS", LOCAL_JAVA_OPTIONS),
             }
         )
     conf.update(extra_conf or {})
