@@ -153,15 +153,16 @@ def count_available_now(df) -> tuple[int, float, float]:
     return sum(counted), t.seconds, spark_rate(q.recentProgress)
 
 
-def consume(settings, spark, aws=None, **fields):
+def consume(settings, spark, aws=None, stop_when=None, **fields):
     """One whole consumer run, built as `streamlab consume` builds it: a `ConsumeRequest` from
     `fields` (quiet unless told), run on `spark` with the benchmark's one AWS handle (made once, in
-    its main, as a command makes one; None for a run that needs no AWS)."""
+    its main, as a command makes one; None for a run that needs no AWS). `stop_when(stats)`, checked
+    between polls, ends the run early (as the demo ends once everything produced was read)."""
     from streamlab.spark.job import run_consume
     from streamlab.spark.request import ConsumeRequest
 
     fields.setdefault("quiet", True)
-    return run_consume(ConsumeRequest(settings, **fields), aws=aws, spark=spark)
+    return run_consume(ConsumeRequest(settings, **fields), aws=aws, spark=spark, stop_when=stop_when)
 
 
 def consumer_rate(progress: list[dict]) -> float:
