@@ -7,6 +7,7 @@ every record is either a parsed trade or a quarantined row, once.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -94,7 +95,7 @@ def test_round_trip_then_restart_from_checkpoint(spark, aws_env, kinesis, multi_
 
 def test_console_shows_latest_windows(spark, aws_env, kinesis, fresh_stream, run_cli):
     put(kinesis, fresh_stream, trades(40) + [b"garbage"])
-    res = run_cli("consume", "--stream", fresh_stream, "--sink", "console", "--trigger", "available-now")
+    res = run_cli("consume", "--stream", fresh_stream, "--sink", "console", "--trigger", "available-now", "--verbose")
     assert res.code == 0, res.err
     assert "waiting for data" in res.err
     for symbol in ("Index_1", "Index_2", "Index_3"):
@@ -114,6 +115,14 @@ def test_console_shows_latest_windows(spark, aws_env, kinesis, fresh_stream, run
     err = " ".join(res.err.split())  # rich wraps long lines at the terminal width
     assert "1 malformed records quarantined" in err and "garbage" in err
     assert "41 records read, 40 parsed, 1 quarantined" in err
+    # --verbose: where the start-up went, step by step, and each query's batches
+    steps = re.search(r"start-up ([\d.]+)s: checks ([\d.]+)s, Spark session ([\d.]+)s, source ([\d.]+)s, plans ([\d.]+)s, "
+                      r"waiting for the Python workers ([\d.]+)s \(the Python workers took ([\d.]+)s", err)
+    assert steps, err
+    total, *parts = (float(x) for x in steps.groups()[:6])
+    assert abs(total - sum(parts)) < 0.2 and total > 0
+    assert re.search(r"streamlab-records: 1 batch\(es\) with data, the first [\d.]+s \(addBatch", err), err
+    assert re.search(r"streamlab-windows-update: 1 batch\(es\) with data", err), err
 
 
 @pytest.mark.spark35

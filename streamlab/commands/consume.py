@@ -65,6 +65,7 @@ SINK_OPTIONS = (
     click.option("--trigger", default="5s", show_default=True, help="Batch interval (5s, 500ms, 1m) or available-now (read the backlog, then stop)."),
     click.option("--timeout", type=FiniteFloat(min=0), default=None, metavar="SECONDS", help="Stop after this many seconds of streaming, counted from when the queries start: Spark's start-up is not included (it is printed apart). Committed batches are kept."),
     click.option("--quiet", "-q", is_flag=True, help="No table or progress; errors and nothing else."),
+    click.option("--verbose", "-v", is_flag=True, help="At the end, where the start-up went (checks, Spark session, source, plans, Python workers) and how long each query's batches took."),
     click.option("--dashboard", is_flag=True, help="Also serve the live dashboard of --path on 127.0.0.1 while consume runs (see `streamlab dashboard`)."),
     click.option("--dashboard-port", type=click.IntRange(0, 65535), default=8050, show_default=True, help="Port of --dashboard (0: any free port)."),
 )

@@ -41,6 +41,7 @@ from streamlab.spark.reader_errors import ReaderErrors
 from streamlab.spark.readers import READERS, Reader
 from streamlab.spark.relay import relay_stream
 from streamlab.spark.request import ConsumeRequest, interval, windows_trigger
+from streamlab.spark.startup import PYTHON_SOURCE_MODULES, Phases, Warmup, batch_times
 from streamlab.spark.writers import WRITERS, Stats, WriteContext
 
 
@@ -60,6 +61,7 @@ class ConsumeSummary:
     open_windows: Optional[OpenWindows] = None  # a bounded run's windows not closed yet (see open_windows)
     startup: float = 0.0  # seconds from the call to the queries' start (Spark's start-up): not in `elapsed`
     stopping: float = 0.0  # seconds the queries took to stop (waiting for a batch in flight): not in `elapsed`
+    phases: Optional[Phases] = None  # where the start-up went, step by step
 
     def line(self) -> str:
         parts = [
@@ -90,26 +92,31 @@ def run_consume(request: ConsumeRequest, *, aws=None, spark=None, out=None,
     session to use instead of starting one; `out`: a rich Console for the console sink."""
     from streamlab.spark.session import require_spark
 
-    if spark is None:
-        require_spark()  # Java and pyspark, before anything slow
-    if aws is None and request.needs_aws:
-        from streamlab.aws.session import AWS
+    phases = Phases()
+    with phases.step("checks"):
+        if spark is None:
+            require_spark()  # Java and pyspark, before anything slow
+        if aws is None and request.needs_aws:
+            from streamlab.aws.session import AWS
 
-        aws = AWS(request.settings)
-    source = request.read_request()
-    READERS[request.source][1](request.settings, source, aws)  # the source's own pre-flight check
-    if request.writes_s3:
-        check_bucket(aws, request.out_path)
-    if request.cache:
-        from streamlab.price_cache import PriceCache
+            aws = AWS(request.settings)
+        source = request.read_request()
+        READERS[request.source][1](request.settings, source, aws)  # the source's own pre-flight check
+        if request.writes_s3:
+            check_bucket(aws, request.out_path)
+        if request.cache:
+            from streamlab.price_cache import PriceCache
 
-        PriceCache.open(request.settings, request.cache).close()  # unreachable: exit 5 before Spark starts
+            PriceCache.open(request.settings, request.cache).close()  # unreachable: exit 5 before Spark starts
     dash, temp_checkpoint = None, None
     begun = time.monotonic()
     try:
         dash = _start_dashboard(request) if request.dashboard else None  # a taken port fails before Spark starts
         checkpoint, temp_checkpoint = _checkpoint(request)
-        run = _prepare(request, source, aws, spark or _start_spark(request), checkpoint, out)
+        if spark is None:
+            with phases.step("Spark session"):
+                spark = _start_spark(request)
+        run = _prepare(request, source, aws, spark, checkpoint, out, phases)
         run.startup = time.monotonic() - begun
         reason = _run_queries(run, stop_when)
         if reason in BOUNDED and run.windows and not run.ctx.dataset.has_top:
@@ -169,6 +176,7 @@ class _Run:
     started: float = 0.0  # monotonic: the queries started (`--timeout` counts from here)
     ended: float = 0.0  # monotonic: stopping began
     stopping: float = 0.0  # seconds the stop took
+    phases: Optional[Phases] = None  # where the start-up went (consume --verbose prints it)
 
     def start_records(self) -> None:
         self.queries.append(records_query(self.spark, self.src.df, self.writers, self.ctx, self.checkpoint,
@@ -204,10 +212,12 @@ def _start_spark(request: ConsumeRequest):
     return get_session(f"streamlab consume {request.source} {request.stream or request.topic or ''}".strip(), extra_conf=extra)
 
 
-def _prepare(request: ConsumeRequest, source, aws, spark, checkpoint: str, out) -> _Run:
-    """Writers, the source's DataFrame, the windows over the relay; nothing runs yet."""
-    from streamlab.spark.session import warm_python_workers
-
+def _prepare(request: ConsumeRequest, source, aws, spark, checkpoint: str, out, phases: Phases) -> _Run:
+    """Writers, the source's DataFrame, the windows over the relay; nothing runs yet. The Python
+    workers of a Python source are started meanwhile (see `startup.Warmup`)."""
+    module = PYTHON_SOURCE_MODULES.get(request.source) if source.reader != "native" and not source.packages else None
+    warm = Warmup(spark, module) if module else None
+    planned = time.monotonic()
     dataset = request.make_dataset()
     ctx = WriteContext(dataset=dataset, stats=Stats(), path=request.out_path, quiet=request.quiet,
                        partition_by=tuple(request.partition_by), name=request.name, spark=spark,
@@ -215,11 +225,12 @@ def _prepare(request: ConsumeRequest, source, aws, spark, checkpoint: str, out) 
     if request.out_path:
         ctx.output = choose_output(spark, aws, request.out_path, request.file_sink)
     writers = [WRITERS[s](ctx, out=out) if s == "console" and out is not None else WRITERS[s](ctx) for s in request.sink]
-    src = READERS[request.source][0](spark, request.settings, source, aws)
+    with phases.step("source"):
+        src = READERS[request.source][0](spark, request.settings, source, aws)
     # a record the reader found unusable (a corrupt KPL aggregate) is quarantined with its reason
     ctx.dataset = dataset = ReaderErrors.wrap(dataset, src.df)
-    if src.python_module:
-        warm_python_workers(spark, src.python_module)
+    if src.python_module and warm is None:
+        warm = Warmup(spark, src.python_module)
     if not request.quiet:
         console.info(f"reading with {src.description}")
         if ctx.output is not None:
@@ -238,6 +249,11 @@ def _prepare(request: ConsumeRequest, source, aws, spark, checkpoint: str, out) 
     windows_schema = next(iter(run.windows.values())).schema if run.windows else None
     for w in writers:
         w.prepare(spark, good_schema, windows_schema)
+    phases.add("plans", time.monotonic() - planned - phases.seconds("source"))
+    if warm is not None:
+        phases.add("waiting for the Python workers", warm.join())
+        phases.note = f"the Python workers took {warm.seconds:.1f}s, started beside the source and plans"
+    run.phases = phases
     return run
 
 
@@ -301,11 +317,17 @@ def _summary(run: _Run, reason: str) -> ConsumeSummary:
         batches=stats.batches, input_rows=stats.input_rows, trades=stats.trades, quarantined=stats.quarantined, skipped=stats.skipped,
         windows_written=stats.windows_written, windows_updated=stats.windows_updated,
         elapsed=run.ended - run.started, startup=run.startup, stopping=run.stopping, reason=reason, reader=run.src.description,
-        outputs=outputs, open_windows=run.open_windows,
+        outputs=outputs, open_windows=run.open_windows, phases=run.phases,
     )
+
     if not run.request.quiet:
         console.info(summary.line())
         for label, where in outputs.items():
             if label != "_quarantine" or summary.quarantined:
                 console.info(f"  {label}: {where}")
+        if run.request.verbose:
+            if run.phases is not None:
+                console.info(run.phases.line())
+            for line in batch_times(run.queries):
+                console.info(line)
     return summary

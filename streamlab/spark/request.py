@@ -80,6 +80,7 @@ class ConsumeRequest:
     name: Optional[str] = None
     cache: Optional[str] = None  # --sink redis: redis://HOST:PORT/DB (default: STREAMLAB_CACHE_URL, the local server)
     quiet: bool = False
+    verbose: bool = False  # print where the start-up went and how long each query's batches took
     # a live page of what the run writes (streamlab.dashboard), served beside it
     dashboard: bool = False
     dashboard_port: int = 8050
