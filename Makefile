@@ -29,6 +29,8 @@ $(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --upgrade pip
 	$(PIP_QUIET) $(BIN)/python -m pip install -q -c $(LOCK) $(REQS)
+	@# Spark's classes archived for a JVM start in half the time (streamlab/spark/jvm_cache.py, ~1 min, once)
+	@$(BIN)/python -m streamlab.spark.jvm_cache 2>/dev/null || echo "no Spark class archive made (streamlab makes it on its first Spark run)"
 	@touch $(STAMP)
 
 install-spark35: $(STAMP35)

@@ -31,18 +31,20 @@ _muted = threading.Event()
 _last_line = [0.0]  # monotonic time the relay last read a line
 
 
-def launch(conf: dict, master: str, app_name: str) -> None:
+def launch(conf: dict, master: str, app_name: str):
     """Start the JVM gateway for the session about to be built, stderr through the relay (no-op
-    when a JVM already runs in this process: its output goes where it went)."""
+    when a JVM already runs in this process: its output goes where it went). Returns the JVM's
+    process (None when one already ran)."""
     from pyspark import SparkConf, SparkContext
     from pyspark.java_gateway import launch_gateway
 
     if SparkContext._gateway is not None:  # noqa: SLF001
-        return
+        return None
     spark_conf = SparkConf().setAll(list(conf.items())).setMaster(master).setAppName(app_name)
     gateway = launch_gateway(spark_conf, popen_kwargs={"stderr": subprocess.PIPE})
     SparkContext._ensure_initialized(gateway=gateway)  # noqa: SLF001  the builder then uses this JVM
     threading.Thread(target=_relay, args=(gateway.proc.stderr,), name="streamlab-jvm-stderr", daemon=True).start()
+    return gateway.proc
 
 
 #: a Java error report starts with a log4j ERROR line or an uncaught exception ...

@@ -58,9 +58,23 @@ def require_spark() -> None:
 #: Java options of streamlab's own local-mode JVM (not under spark-submit, where the cluster's
 #: settings apply): C1 only. On this 2-core machine it halves the JVM's CPU time over a consume of
 #: the shipped capture and its wall time with it (benchmarks/time_to_result.py); peak throughput of a
-#: long run drops by less than what the labs' rates need. STREAMLAB_SPARK_JAVA_OPTIONS replaces it
-#: ("" for the JVM's defaults).
+#: long run drops by less than what the labs' rates need.
 LOCAL_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1"
+
+
+def local_java_options():
+    """(the local JVM's options, the class-data archive it will write at exit or None):
+    LOCAL_JAVA_OPTIONS plus the archive of Spark's classes (see `jvm_cache`), or exactly
+    STREAMLAB_SPARK_JAVA_OPTIONS when set ("" for the JVM's defaults)."""
+    given = os.environ.get("STREAMLAB_SPARK_JAVA_OPTIONS")
+    if given is not None:
+        return given, None
+    from pyspark.find_spark_home import _find_spark_home
+
+    from streamlab.spark import jvm_cache
+
+    extra, archive = jvm_cache.options(find_java(), _find_spark_home())
+    return f"{LOCAL_JAVA_OPTIONS} {extra}".strip(), archive
 
 
 def get_session(app_name: str = "streamlab", *, master: Optional[str] = None, extra_conf: Optional[dict] = None):
@@ -93,16 +107,24 @@ def get_session(app_name: str = "streamlab", *, master: Optional[str] = None, ex
                 "spark.sql.adaptive.enabled": "false",
                 # a lab's job is short and small: the JVM's second JIT tier (C2) spends a core
                 # compiling for a peak speed such a run never reaches (see LOCAL_JAVA_OPTIONS)
-                "spark.driver.extraJavaOptions": os.environ.get("STREAMLAB_SPARK_JAVA_OPTIONS", LOCAL_JAVA_OPTIONS),
             }
         )
+    archive = None
+    if not under_spark_submit():
+        java_options, archive = local_java_options()
+        conf["spark.driver.extraJavaOptions"] = java_options
     conf.update(extra_conf or {})
     for key, value in conf.items():
         builder = builder.config(key, value)
     if not under_spark_submit():  # our own JVM: its stderr goes through a relay that stop can mute
-        from streamlab.spark import jvm_output
+        from streamlab.spark import jvm_cache, jvm_output
 
-        jvm_output.launch(conf, master, app_name)
+        proc = jvm_output.launch(conf, master, app_name)
+        if archive is not None:
+            if proc is not None:
+                jvm_cache.finish_at_exit(proc, archive)
+            else:  # a JVM already ran in this process: nothing will write the archive
+                archive.unlink(missing_ok=True)
     spark = builder.getOrCreate()
     if not under_spark_submit():
         spark.sparkContext.setLogLevel("ERROR")
