@@ -98,7 +98,7 @@ def finish_at_exit(proc, tmp: Path) -> None:
             if proc.poll() is None:
                 print("streamlab: saving Spark's classes for faster starts (once per Spark installation, a few seconds)",
                       file=sys.stderr, flush=True)
-            _stop_spark()  # its accumulator server would print an EOFError when the JVM goes
+            _stop_spark(proc)  # its accumulator server would print an EOFError when the JVM goes
             if proc.stdin is not None:
                 proc.stdin.close()
             rc = proc.wait(timeout=DUMP_WAIT_S)
@@ -117,10 +117,14 @@ def finish_at_exit(proc, tmp: Path) -> None:
     atexit.register(finish)
 
 
-def _stop_spark() -> None:
+def _stop_spark(proc) -> None:
+    """Stop this process's SparkContext when it runs on `proc`, the JVM about to exit."""
     from pyspark import SparkContext
 
     try:
+        gateway = SparkContext._gateway  # noqa: SLF001
+        if gateway is None or getattr(gateway, "proc", None) is not proc:
+            return
         if SparkContext._active_spark_context is not None:  # noqa: SLF001
             SparkContext._active_spark_context.stop()  # noqa: SLF001
         server = SparkContext._accumulatorServer  # noqa: SLF001
