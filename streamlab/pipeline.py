@@ -81,23 +81,18 @@ class Handoff:
 
     def put(self, item: Any) -> None:
         """Append; blocks while `maxsize` items wait (back-pressure), unless closed."""
-        items = self._items
-        items.append(item)
-        if self._reader_waiting:
-            with self._cond:
-                self._cond.notify_all()
-        if len(items) >= self.maxsize and not self._closed:
-            with self._cond:
-                self._writer_waiting = True
-                while len(items) >= self.maxsize and not self._closed:
-                    self._cond.wait()
-                self._writer_waiting = False
+        self._items.append(item)
+        self._after_put()
 
     def put_many(self, batch: list) -> None:
         """put() for a list, in order; the back-pressure check comes after the whole list, so up to
         one list more than `maxsize` may wait."""
+        self._items.extend(batch)  # atomic for a list: the consumer sees all of it or none
+        self._after_put()
+
+    def _after_put(self) -> None:
+        """Wake a waiting reader; block while `maxsize` items wait (back-pressure), unless closed."""
         items = self._items
-        items.extend(batch)  # atomic for a list: the consumer sees all of it or none
         if self._reader_waiting:
             with self._cond:
                 self._cond.notify_all()
